@@ -1,0 +1,3 @@
+// doctest_main.cpp - the one main() shared by every doctest suite.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
