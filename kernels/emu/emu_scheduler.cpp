@@ -115,7 +115,7 @@ class BlockRunner {
   WarpExchange warp(const char* op, const char* file, int line, unsigned mask,
                     uint64_t value, int source_lane);
   void yield() { pool_.suspend_current(); }
-  [[noreturn]] void fault_from_kernel(const char* file, int line, const std::string& what);
+  [[noreturn]] void fault_from_kernel(const char* file, int line, const char* what);
   unsigned lane() const { return current_->lane; }
   void* dynamic_shared() const { return dynamic_shared_.get(); }
   bool in_kernel() const { return current_ != nullptr; }
@@ -409,10 +409,11 @@ WarpExchange BlockRunner::warp(const char* op, const char* file, int line, unsig
                                uint64_t value, int source_lane) {
   ThreadState* self = current_;
   if (!(mask >> self->lane & 1u)) {
-    std::ostringstream why;
-    why << op << ": calling lane " << self->lane << " (thread " << describe(self->index)
-        << ") is not in mask 0x" << std::hex << mask;
-    fault_from_kernel(file, line, why.str());
+    // No heap objects may live on a fiber stack that is about to be abandoned.
+    char why[160];
+    std::snprintf(why, sizeof(why), "%s: calling lane %u is not in mask 0x%x", op, self->lane,
+                  mask);
+    fault_from_kernel(file, line, why);
   }
   self->wait = Wait::kWarp;
   self->op = op;
@@ -439,11 +440,14 @@ void BlockRunner::fault(const std::string& what) {
   fault_text_ = text.str();
 }
 
-void BlockRunner::fault_from_kernel(const char* file, int line, const std::string& what) {
-  std::ostringstream where;
-  where << what << " (" << file << ":" << line << ", thread " << describe(current_->index)
-        << ")";
-  fault(where.str());
+void BlockRunner::fault_from_kernel(const char* file, int line, const char* what) {
+  {
+    // Scoped so that the text is freed before this fiber is abandoned.
+    std::ostringstream where;
+    where << what << " (" << file << ":" << line << ", thread " << describe(current_->index)
+          << ")";
+    fault(where.str());
+  }
   pool_.suspend_current();
   std::abort();  // unreachable: a faulted block's fibers are restarted, never resumed
 }
@@ -515,7 +519,7 @@ void yield_thread() {
   if (runner().in_kernel()) runner().yield();
 }
 
-void kernel_fault(const char* file, int line, const std::string& what) {
+void kernel_fault(const char* file, int line, const char* what) {
   runner().fault_from_kernel(file, line, what);
 }
 

@@ -85,8 +85,9 @@ WarpExchange warp_collective(const char* op, const char* file, int line,
 void yield_thread();
 
 // Reports a fault from kernel code (e.g. __trap, a bad shuffle width) and
-// never returns to the caller: the block is abandoned.
-[[noreturn]] void kernel_fault(const char* file, int line, const std::string& what);
+// never returns to the caller: the block is abandoned, its fiber stacks are
+// discarded without unwinding (so `what` must not be a heap string).
+[[noreturn]] void kernel_fault(const char* file, int line, const char* what);
 
 unsigned lane_id();
 void* dynamic_shared_memory();

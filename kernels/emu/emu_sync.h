@@ -10,7 +10,7 @@
 
 #include <cstdint>
 #include <cstring>
-#include <string>
+#include <cstdio>
 
 #include "emu_scheduler.h"
 
@@ -68,8 +68,9 @@ template <typename T>
 inline T shuffle(const char* op, const char* file, int line, ShuffleMode mode, unsigned mask,
                  T value, int b, int width) {
   if (width < 1 || width > 32 || (width & (width - 1)) != 0) {
-    kernel_fault(file, line, std::string(op) + ": width " + std::to_string(width) +
-                                 " is not a power of two in [1, 32]");
+    char why[96];
+    std::snprintf(why, sizeof(why), "%s: width %d is not a power of two in [1, 32]", op, width);
+    kernel_fault(file, line, why);
   }
   const int source = shuffle_source_lane(mode, lane_id(), b, width);
   return from_bits<T>(warp_collective(op, file, line, mask, to_bits(value), source).fetched);

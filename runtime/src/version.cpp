@@ -4,7 +4,7 @@
 #define M2U_STRINGIFY_(x) #x
 #define M2U_STRINGIFY(x) M2U_STRINGIFY_(x)
 
-#if defined(__CUDACC__) || defined(M2U_FLAVOUR_CUDA)
+#if defined(M2U_FLAVOUR_CUDA)
 #define M2U_FLAVOUR_NAME "cuda"
 #else
 #define M2U_FLAVOUR_NAME "emu"

@@ -8,11 +8,14 @@
 #include <string>
 #include <vector>
 
+#if defined(M2U_FLAVOUR_EMU)
 #include "emu/emu_device_state.h"
 #include "emu/emu_scheduler.h"
+#endif
 
 namespace emu_test {
 
+#if defined(M2U_FLAVOUR_EMU)
 // Schedules every correctness test runs under: in order, reversed, and
 // pseudo-random ones.
 inline std::vector<uint64_t> test_seeds() { return {0, 1, 2, 3, 7, 42, 1234, 987654321}; }
@@ -28,7 +31,16 @@ class ScopedSeed {
  private:
   uint64_t previous_;
 };
+#else
+// On a GPU the hardware picks the schedule: one run per test.
+inline std::vector<uint64_t> test_seeds() { return {0}; }
+class ScopedSeed {
+ public:
+  explicit ScopedSeed(uint64_t) {}
+};
+#endif
 
+#if defined(M2U_FLAVOUR_EMU)
 // Runs `launch` expecting a kernel fault; returns the fault's text and
 // resets the device (which clears the sticky error and frees all memory).
 template <typename Launch>
@@ -42,6 +54,7 @@ std::string expect_fault(Launch launch) {
   m2u_emu::set_fault_printing(true);
   return text;
 }
+#endif
 
 }  // namespace emu_test
 

@@ -123,3 +123,14 @@ TEST_CASE("__syncwarp orders shared memory within a warp; atomics interleave saf
     CHECK(counter.download()[0] == 1000);
   }
 }
+
+TEST_CASE("a shuffle width that is not a power of two is reported from inside the kernel") {
+  const std::string fault = emu_test::expect_fault([] {
+    DeviceBuffer<int> d_in(32), d_out(32);
+    return emu_test::warp_op(WarpOp::kShflDown, 0xFFFFFFFFu, 1, 12, d_in.data(), d_out.data(), 32,
+                             nullptr);
+  });
+  INFO(fault);
+  CHECK(fault.find("__shfl_down_sync: width 12 is not a power of two in [1, 32]") != std::string::npos);
+  CHECK(fault.find("warp_kernels.cu:") != std::string::npos);
+}

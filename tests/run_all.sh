@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# run_all.sh - m2urt's one test command (README "Testing"; .ci/run calls it).
+#
+# On a fresh Debian 12 machine it installs the Debian packages it needs
+# (idempotent, silent when nothing is missing), then builds and tests:
+#   1. emu flavour                  build/emu        ctest (all suites)
+#   2. emu flavour, ASan + UBSan    build/emu-asan   ctest (all suites + the
+#                                                    planted out-of-bounds runs)
+#   3. cuda flavour (if nvcc)       build/cuda       compile + link everything
+#                                                    for sm_75/sm_87, ctest -L static
+#                                                    (device check + its self-test)
+# Kernel tests that need a GPU (label "gpu") run only where one is present.
+# Exits non-zero on the first failing step; ends with a summary line.
+#
+# Environment: M2U_JOBS (parallel jobs, default nproc), M2U_SKIP_ASAN=1,
+# M2U_SKIP_CUDA=1 to leave a step out (the summary says so).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+JOBS="${M2U_JOBS:-$(nproc)}"
+START=$(date +%s)
+
+# ---------------------------------------------------------------------------
+# 1. Debian packages
+# ---------------------------------------------------------------------------
+PACKAGES=(cmake ninja-build g++ pkg-config libboost-context-dev doctest-dev libbenchmark-dev
+          libstb-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "run_all: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "run_all: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+NVCC="$(command -v nvcc || true)"
+[[ -z "$NVCC" && -x /usr/local/cuda/bin/nvcc ]] && NVCC=/usr/local/cuda/bin/nvcc
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+NOTES=()
+
+# run_ctest BUILD_DIR [ctest args...]: runs ctest, adds its counts to the totals.
+run_ctest() {
+  local dir="$1"; shift
+  local log="$dir/ctest.log" status=0
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" "$@") 2>&1 | tee "$log" || status=$?
+  local line passed_pct total failed
+  line=$(grep -E "tests passed, [0-9]+ tests? failed out of [0-9]+" "$log" | tail -1 || true)
+  if [[ -n "$line" ]]; then
+    failed=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+    TOTAL_PASSED=$((TOTAL_PASSED + total - failed))
+    TOTAL_FAILED=$((TOTAL_FAILED + failed))
+  fi
+  if ((status != 0)); then
+    echo "run_all: ctest failed in $dir"
+    echo "run_all: ${TOTAL_PASSED} passed, ${TOTAL_FAILED} failed"
+    exit 1
+  fi
+}
+
+# build FLAVOUR_DIR cmake-args...
+build() {
+  local dir="$ROOT/build/$1"; shift
+  cmake -S "$ROOT" -B "$dir" -G Ninja "$@" >"$ROOT/build/$(basename "$dir").configure.log" 2>&1 \
+    || { cat "$ROOT/build/$(basename "$dir").configure.log"; exit 1; }
+  # Show warnings and errors, not the progress lines.
+  local status
+  set +e
+  cmake --build "$dir" -j "$JOBS" 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] "
+  status=${PIPESTATUS[0]}
+  set -e
+  ((status == 0)) || { echo "run_all: build failed in $dir"; exit 1; }
+}
+mkdir -p "$ROOT/build"
+
+# ---------------------------------------------------------------------------
+# 2. emu flavour
+# ---------------------------------------------------------------------------
+echo "== emu flavour (build/emu)"
+build emu -DM2U_FLAVOUR=emu
+run_ctest "$ROOT/build/emu"
+
+# ---------------------------------------------------------------------------
+# 3. emu flavour under AddressSanitizer + UndefinedBehaviorSanitizer
+# ---------------------------------------------------------------------------
+if [[ "${M2U_SKIP_ASAN:-0}" == 1 ]]; then
+  NOTES+=("emu+ASan/UBSan skipped (M2U_SKIP_ASAN=1)")
+else
+  echo "== emu flavour with ASan + UBSan (build/emu-asan)"
+  build emu-asan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=address,undefined -DM2U_BUILD_BENCH=OFF
+  ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_ctest "$ROOT/build/emu-asan"
+fi
+
+# ---------------------------------------------------------------------------
+# 4. cuda flavour: compile and link with nvcc; static device checks
+# ---------------------------------------------------------------------------
+if [[ "${M2U_SKIP_CUDA:-0}" == 1 ]]; then
+  NOTES+=("cuda flavour skipped (M2U_SKIP_CUDA=1)")
+elif [[ -z "$NVCC" ]]; then
+  NOTES+=("cuda flavour skipped: nvcc not found")
+else
+  echo "== cuda flavour, compile and link only (build/cuda, nvcc $("$NVCC" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
+  build cuda -DM2U_FLAVOUR=cuda -DCMAKE_CUDA_COMPILER="$NVCC"
+  if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+    run_ctest "$ROOT/build/cuda"
+  else
+    NOTES+=("cuda flavour: no GPU here, ran only the static device checks (ctest -L static)")
+    run_ctest "$ROOT/build/cuda" -L static
+  fi
+fi
+
+for note in "${NOTES[@]}"; do echo "run_all: note: $note"; done
+echo "run_all: finished in $(($(date +%s) - START)) s"
+echo "run_all: ${TOTAL_PASSED} passed, ${TOTAL_FAILED} failed"
