@@ -6,14 +6,16 @@
 #   1. emu flavour                  build/emu        ctest (all suites)
 #   2. emu flavour, ASan + UBSan    build/emu-asan   ctest (all suites + the
 #                                                    planted out-of-bounds runs)
-#   3. cuda flavour (if nvcc)       build/cuda       compile + link everything
+#   3. the .m2u loader fuzzed       build/fuzz       clang libFuzzer + ASan/UBSan, 60 s
+#   4. cuda flavour (if nvcc)       build/cuda       compile + link everything
 #                                                    for sm_75/sm_87, ctest -L static
 #                                                    (device check + its self-test)
 # Kernel tests that need a GPU (label "gpu") run only where one is present.
 # Exits non-zero on the first failing step; ends with a summary line.
 #
 # Environment: M2U_JOBS (parallel jobs, default nproc), M2U_SKIP_ASAN=1,
-# M2U_SKIP_CUDA=1 to leave a step out (the summary says so).
+# M2U_SKIP_CUDA=1, M2U_FUZZ_SECONDS=N (0 skips) to change or leave out a step
+# (the summary says so).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,10 +23,10 @@ JOBS="${M2U_JOBS:-$(nproc)}"
 START=$(date +%s)
 
 # ---------------------------------------------------------------------------
-# 1. Debian packages
+# 0. Debian packages
 # ---------------------------------------------------------------------------
 PACKAGES=(cmake ninja-build g++ pkg-config libboost-context-dev doctest-dev libbenchmark-dev
-          libstb-dev)
+          libstb-dev clang-14 libclang-rt-14-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -84,14 +86,14 @@ build() {
 mkdir -p "$ROOT/build"
 
 # ---------------------------------------------------------------------------
-# 2. emu flavour
+# 1. emu flavour
 # ---------------------------------------------------------------------------
 echo "== emu flavour (build/emu)"
 build emu -DM2U_FLAVOUR=emu
 run_ctest "$ROOT/build/emu"
 
 # ---------------------------------------------------------------------------
-# 3. emu flavour under AddressSanitizer + UndefinedBehaviorSanitizer
+# 2. emu flavour under AddressSanitizer + UndefinedBehaviorSanitizer
 # ---------------------------------------------------------------------------
 if [[ "${M2U_SKIP_ASAN:-0}" == 1 ]]; then
   NOTES+=("emu+ASan/UBSan skipped (M2U_SKIP_ASAN=1)")
@@ -99,6 +101,33 @@ else
   echo "== emu flavour with ASan + UBSan (build/emu-asan)"
   build emu-asan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=address,undefined -DM2U_BUILD_BENCH=OFF
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_ctest "$ROOT/build/emu-asan"
+fi
+
+# ---------------------------------------------------------------------------
+# 3. the .m2u loader under libFuzzer (clang, ASan + UBSan), bounded time
+# ---------------------------------------------------------------------------
+FUZZ_SECONDS="${M2U_FUZZ_SECONDS:-60}"
+if [[ "$FUZZ_SECONDS" == 0 ]]; then
+  NOTES+=("fuzzing skipped (M2U_FUZZ_SECONDS=0)")
+else
+  echo "== fuzz the weights loader for ${FUZZ_SECONDS} s (build/fuzz)"
+  CC=clang-14 CXX=clang++-14 build fuzz -DM2U_FLAVOUR=emu -DM2U_FUZZ=ON -DM2U_BUILD_BENCH=OFF
+  corpus="$ROOT/build/fuzz/corpus"
+  mkdir -p "$corpus"
+  "$ROOT/build/fuzz/tests/fuzz/write_fuzz_seeds" "$corpus"
+  fuzz_log="$ROOT/build/fuzz/fuzz.log"
+  if "$ROOT/build/fuzz/tests/fuzz/fuzz_weights_loader" -max_total_time="$FUZZ_SECONDS" \
+      -max_len=1300000 -print_final_stats=1 "$corpus" >"$fuzz_log" 2>&1; then
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$fuzz_log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$fuzz_log")
+    echo "run_all: fuzz_weights_loader: clean, ${runs} executions in ${FUZZ_SECONDS} s (${rate}/s)"
+    TOTAL_PASSED=$((TOTAL_PASSED + 1))
+  else
+    tail -60 "$fuzz_log"
+    echo "run_all: fuzz_weights_loader found a failure (crash input saved in the current directory)"
+    echo "run_all: ${TOTAL_PASSED} passed, $((TOTAL_FAILED + 1)) failed"
+    exit 1
+  fi
 fi
 
 # ---------------------------------------------------------------------------
