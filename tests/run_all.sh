@@ -6,6 +6,7 @@
 #   1. emu flavour                  build/emu        ctest (all suites)
 #   2. emu flavour, ASan + UBSan    build/emu-asan   ctest (all suites + the
 #                                                    planted out-of-bounds runs)
+#   2b. emu flavour, TSan           build/emu-tsan   the emulation's self-tests + a planted race
 #   3. the .m2u loader fuzzed       build/fuzz       clang libFuzzer + ASan/UBSan, 60 s
 #   4. cuda flavour (if nvcc)       build/cuda       compile + link everything
 #                                                    for sm_75/sm_87, ctest -L static
@@ -14,7 +15,7 @@
 # Exits non-zero on the first failing step; ends with a summary line.
 #
 # Environment: M2U_JOBS (parallel jobs, default nproc), M2U_SKIP_ASAN=1,
-# M2U_SKIP_CUDA=1, M2U_FUZZ_SECONDS=N (0 skips) to change or leave out a step
+# M2U_SKIP_TSAN=1, M2U_SKIP_CUDA=1, M2U_FUZZ_SECONDS=N (0 skips) to change or leave out a step
 # (the summary says so).
 set -euo pipefail
 
@@ -101,6 +102,18 @@ else
   echo "== emu flavour with ASan + UBSan (build/emu-asan)"
   build emu-asan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=address,undefined -DM2U_BUILD_BENCH=OFF
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_ctest "$ROOT/build/emu-asan"
+fi
+
+# ---------------------------------------------------------------------------
+# 2b. the emulation's self-tests under ThreadSanitizer (one TSan fiber per
+#     CUDA thread: a missing barrier is a race in any schedule)
+# ---------------------------------------------------------------------------
+if [[ "${M2U_SKIP_TSAN:-0}" == 1 ]]; then
+  NOTES+=("emu+TSan skipped (M2U_SKIP_TSAN=1)")
+else
+  echo "== emu flavour with TSan (build/emu-tsan)"
+  build emu-tsan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=thread -DM2U_BUILD_BENCH=OFF
+  run_ctest "$ROOT/build/emu-tsan" -R "test_emu_kernels|planted_race_tsan"
 fi
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,11 @@
 #endif
 #if defined(M2U_EMU_TSAN)
 #include <sanitizer/tsan_interface.h>
+// ThreadSanitizer's dynamic annotations (exported by its runtime).
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesEnd(const char* file, int line);
 #endif
 
 namespace m2u_emu {
@@ -92,9 +97,11 @@ inline void sanitizer_destroy_fiber(void* fiber) {
 #endif
 }
 
+// A switch is not a synchronisation: only barriers and collectives order
+// the threads' memory accesses.
 inline void sanitizer_switch_to_fiber(void* fiber) {
 #if defined(M2U_EMU_TSAN)
-  __tsan_switch_to_fiber(fiber, 0);
+  __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync);
 #else
   (void)fiber;
 #endif
@@ -116,6 +123,26 @@ inline void sanitizer_acquire(void* tag) {
   (void)tag;
 #endif
 }
+
+// The scheduler's own bookkeeping (thread states it shares with the fibers)
+// is not part of the kernel's memory model: hide it from ThreadSanitizer.
+class SanitizerIgnoreScope {
+ public:
+  SanitizerIgnoreScope() {
+#if defined(M2U_EMU_TSAN)
+    AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+#endif
+  }
+  ~SanitizerIgnoreScope() {
+#if defined(M2U_EMU_TSAN)
+    AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+    AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
+  }
+  SanitizerIgnoreScope(const SanitizerIgnoreScope&) = delete;
+  SanitizerIgnoreScope& operator=(const SanitizerIgnoreScope&) = delete;
+};
 
 }  // namespace m2u_emu
 

@@ -114,7 +114,7 @@ class BlockRunner {
   int barrier(const char* op, const char* file, int line, int predicate);
   WarpExchange warp(const char* op, const char* file, int line, unsigned mask,
                     uint64_t value, int source_lane);
-  void yield() { pool_.suspend_current(); }
+  void yield() { suspend(); }
   [[noreturn]] void fault_from_kernel(const char* file, int line, const char* what);
   unsigned lane() const { return current_->lane; }
   void* dynamic_shared() const { return dynamic_shared_.get(); }
@@ -122,6 +122,13 @@ class BlockRunner {
 
  private:
   static void fiber_body(void* self);
+  // Every suspension of a CUDA thread: its accesses so far happen before
+  // whatever the host does after the block (even if the block faults and the
+  // thread never resumes).
+  void suspend() {
+    sanitizer_release(&exit_tag_);
+    pool_.suspend_current();
+  }
   bool run_block(const uint3& block_index, uint64_t block_linear);
   bool release_warps();
   bool release_barrier();
@@ -144,9 +151,16 @@ class BlockRunner {
   std::unique_ptr<unsigned char[]> dynamic_shared_;
   size_t dynamic_shared_capacity_ = 0;
   size_t dynamic_shared_bytes_ = 0;
-  // ThreadSanitizer happens-before tags, alternating per phase.
+  // ThreadSanitizer happens-before tags: host -> block start, thread exit ->
+  // host, and per barrier / per warp collective, alternating between two per
+  // phase so that a fast thread's next release cannot reach a slow thread
+  // still waking from the previous one.
+  char launch_tag_ = 0;
+  char exit_tag_ = 0;
   char barrier_tags_[2] = {0, 0};
-  unsigned phase_ = 0;
+  unsigned barrier_phase_ = 0;
+  char warp_tags_[kMaxThreadsPerBlock / 32][2] = {};
+  unsigned warp_phase_[kMaxThreadsPerBlock / 32] = {};
 };
 
 BlockRunner& runner() {
@@ -156,7 +170,10 @@ BlockRunner& runner() {
 
 void BlockRunner::fiber_body(void* self) {
   BlockRunner* runner = static_cast<BlockRunner*>(self);
+  sanitizer_acquire(&runner->launch_tag_);
   runner->thunk_.invoke(runner->thunk_.closure);
+  sanitizer_release(&runner->exit_tag_);
+  SanitizerIgnoreScope ignore;
   runner->current_->wait = Wait::kExited;
 }
 
@@ -176,6 +193,7 @@ void BlockRunner::prepare_dynamic_shared(size_t bytes) {
 }
 
 cudaError_t BlockRunner::run(const LaunchRequest& request, KernelThunk thunk) {
+  SanitizerIgnoreScope ignore;  // the scheduler's accesses are not the kernel's
   request_ = &request;
   thunk_ = thunk;
   seed_ = g_seed.load();
@@ -238,6 +256,7 @@ bool BlockRunner::run_block(const uint3& block_index, uint64_t block_linear) {
     std::memset(dynamic_shared_.get(), kSharedPoisonByte, dynamic_shared_bytes_);
   }
   std::vector<uint32_t>& order = thread_order_;
+  sanitizer_release(&launch_tag_);
   for (uint64_t round = 0;; ++round) {
     order.clear();
     for (uint32_t i = 0; i < thread_count; ++i) {
@@ -265,6 +284,7 @@ bool BlockRunner::run_block(const uint3& block_index, uint64_t block_linear) {
     if (faulted_) break;
   }
   current_ = nullptr;
+  sanitizer_acquire(&exit_tag_);
   if (faulted_) {
     abandon_block();
     return false;
@@ -347,6 +367,7 @@ bool BlockRunner::release_warps() {
       for (unsigned other = 0; other < 32; ++other) {
         if (mask >> other & 1u) threads_[base + other].wait = Wait::kRunnable;
       }
+      warp_phase_[warp]++;
       released = true;
       g_warp_collectives.fetch_add(1, std::memory_order_relaxed);
     }
@@ -382,8 +403,7 @@ bool BlockRunner::release_barrier() {
           describe_site(*first_waiting) + " (a barrier inside a divergent branch?)");
     return false;
   }
-  char* tag = &barrier_tags_[phase_++ & 1u];
-  sanitizer_release(tag);
+  barrier_phase_++;
   for (ThreadState& t : threads_) {
     t.barrier_count = count;
     t.wait = Wait::kRunnable;
@@ -394,14 +414,20 @@ bool BlockRunner::release_barrier() {
 
 int BlockRunner::barrier(const char* op, const char* file, int line, int predicate) {
   ThreadState* self = current_;
-  self->wait = Wait::kBarrier;
-  self->op = op;
-  self->file = file;
-  self->line = line;
-  self->value = predicate != 0;
-  char* tag = &barrier_tags_[phase_ & 1u];
-  pool_.suspend_current();
+  char* tag;
+  {
+    SanitizerIgnoreScope ignore;
+    self->wait = Wait::kBarrier;
+    self->op = op;
+    self->file = file;
+    self->line = line;
+    self->value = predicate != 0;
+    tag = &barrier_tags_[barrier_phase_ & 1u];
+  }
+  sanitizer_release(tag);
+  suspend();
   sanitizer_acquire(tag);
+  SanitizerIgnoreScope ignore;
   return self->barrier_count;
 }
 
@@ -415,14 +441,23 @@ WarpExchange BlockRunner::warp(const char* op, const char* file, int line, unsig
                   mask);
     fault_from_kernel(file, line, why);
   }
-  self->wait = Wait::kWarp;
-  self->op = op;
-  self->file = file;
-  self->line = line;
-  self->mask = mask;
-  self->value = value;
-  self->source_lane = source_lane;
-  pool_.suspend_current();
+  char* tag;
+  {
+    SanitizerIgnoreScope ignore;
+    self->wait = Wait::kWarp;
+    self->op = op;
+    self->file = file;
+    self->line = line;
+    self->mask = mask;
+    self->value = value;
+    self->source_lane = source_lane;
+    const unsigned warp = static_cast<unsigned>(self - threads_.data()) / 32;
+    tag = &warp_tags_[warp][warp_phase_[warp] & 1u];
+  }
+  sanitizer_release(tag);
+  suspend();
+  sanitizer_acquire(tag);
+  SanitizerIgnoreScope ignore;
   return self->exchange;
 }
 
@@ -448,7 +483,7 @@ void BlockRunner::fault_from_kernel(const char* file, int line, const char* what
           << ")";
     fault(where.str());
   }
-  pool_.suspend_current();
+  suspend();
   std::abort();  // unreachable: a faulted block's fibers are restarted, never resumed
 }
 
