@@ -1,4 +1,5 @@
-# M2uCudaSources.cmake - how .cu files and the CUDA platform are built per flavour.
+# M2uDependencies.cmake - how .cu files and the CUDA platform are built per
+# flavour, and the third-party libraries every flavour uses.
 #
 # m2u_cuda_sources(<source>...) marks kernel sources: in the cuda flavour they
 # stay CUDA (nvcc, C++14); in the emu flavour they are compiled as C++14 by
@@ -33,3 +34,14 @@ else()
     message(FATAL_ERROR "Boost.Context not found (Debian: libboost-context-dev)")
   endif()
 endif()
+
+# stb_image (Debian libstb-dev: headers plus the compiled libstb), for the
+# runtime's and the examples' image input and output: target m2u_stb.
+find_path(M2U_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
+find_library(M2U_STB_LIBRARY stb)
+if(NOT M2U_STB_INCLUDE_DIR OR NOT M2U_STB_LIBRARY)
+  message(FATAL_ERROR "stb_image not found (Debian: libstb-dev)")
+endif()
+add_library(m2u_stb INTERFACE)
+target_include_directories(m2u_stb SYSTEM INTERFACE ${M2U_STB_INCLUDE_DIR})
+target_link_libraries(m2u_stb INTERFACE ${M2U_STB_LIBRARY})
