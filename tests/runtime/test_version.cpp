@@ -9,7 +9,9 @@
 TEST_CASE("the linked library reports the version of its header") {
   CHECK(m2u_version() == M2U_VERSION);
   const std::string text = m2u_version_string();
-  CHECK(text.rfind("0.1.0 (", 0) == 0);
+  const std::string expected = std::to_string(M2U_VERSION_MAJOR) + "." + std::to_string(M2U_VERSION_MINOR) +
+                               "." + std::to_string(M2U_VERSION_PATCH) + " (";
+  CHECK(text.rfind(expected, 0) == 0);
 }
 
 TEST_CASE("every status has a text") {
