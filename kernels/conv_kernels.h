@@ -23,12 +23,13 @@ cudaError_t conv_stem(TensorView<const T> input, TensorView<T> output, const flo
                       const float* bias, KernelActivation activation, cudaStream_t stream);
 
 // 1x1 convolution: out[p][co] = act(bias[co] + sum_ci in[p][ci] * weight[co][ci])
-// + residual[p][co]. weight: [output.channels][input.pixel_stride], one row
-// per output channel covering the input's whole padded pixel (zeros for
-// padding and for the gaps between concatenated slices). residual: a view
-// of the output's shape, or data == nullptr for none (MobileNetV2's
-// residual blocks end in a linear projection, so with a residual the
-// activation is kLinear).
+// + residual[p][co], ci over the input's padded channels.
+// weight: [output.channels][padded_channels<T>(input.channels)], zeros in
+// the padding columns. (A decoder conv reads its whole concat buffer as one
+// view whose channels include the padding between the two slices; the
+// engine puts zero weights in those columns.) residual: a view of the
+// output's shape, or data == nullptr for none (MobileNetV2's residual blocks
+// end in a linear projection, so with a residual the activation is kLinear).
 template <typename T>
 cudaError_t pointwise_conv(TensorView<const T> input, TensorView<T> output, const float* weight,
                            const float* bias, KernelActivation activation,

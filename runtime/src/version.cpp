@@ -18,6 +18,10 @@ const char* m2u_status_string(m2u_status status) {
     case M2U_ERROR_INVALID_ARGUMENT: return "invalid argument";
     case M2U_ERROR_NO_DEVICE: return "no usable CUDA device";
     case M2U_ERROR_CUDA: return "CUDA runtime error";
+    case M2U_ERROR_FILE: return "file cannot be read";
+    case M2U_ERROR_BAD_MODEL: return "malformed or unsupported model";
+    case M2U_ERROR_OUT_OF_MEMORY: return "out of memory";
+    case M2U_ERROR_SHAPE: return "image shape does not fit";
   }
   return "unknown status";
 }

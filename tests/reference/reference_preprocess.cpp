@@ -27,7 +27,7 @@ HostTensor apply_input_convention(const InputConvention& convention, int in_chan
 
   // Per channel: input = (v - offset[c]) / divisor[c].
   std::vector<double> offset(in_channels), divisor(in_channels);
-  if (convention.normalization == InputNormalization::kAffine) {
+  if (convention.normalization == NormalizationKind::kAffine) {
     for (int c = 0; c < in_channels; ++c) {
       offset[c] = convention.channel_mean[c];
       divisor[c] = convention.channel_std[c];

@@ -13,7 +13,7 @@ using m2u::ref::HostTensor;
 
 TEST_CASE("AFFINE scales to pixel_scale and normalises each channel") {
   m2u::InputConvention convention;
-  convention.normalization = m2u::InputNormalization::kAffine;
+  convention.normalization = m2u::NormalizationKind::kAffine;
   convention.grey_fill = m2u::GreyFill::kReplicate;
   convention.pixel_scale = 255.0f;
   convention.channel_mean[1] = 100.0f;
@@ -50,7 +50,7 @@ TEST_CASE("AFFINE with FIRST_CHANNEL leaves the other channels zero") {
 
 TEST_CASE("PER_IMAGE_STANDARDIZE uses the population mean and std, floored") {
   m2u::InputConvention convention;
-  convention.normalization = m2u::InputNormalization::kPerImageStandardize;
+  convention.normalization = m2u::NormalizationKind::kPerImageStandardize;
   convention.pixel_scale = 255.0f;
   // v = {10, 20, 30, 40} (max_value 255, pixel_scale 255): mean 25,
   // population std sqrt((225 + 25 + 25 + 225) / 4) = sqrt(125).
@@ -80,7 +80,7 @@ TEST_CASE("apply_input_convention refuses bad arguments and a zero divisor") {
   CHECK_THROWS_AS(m2u::ref::apply_input_convention(convention, 1, nullptr, 2, 2), std::invalid_argument);
   CHECK_THROWS_AS(m2u::ref::apply_input_convention(convention, 1, grey, 2, 2, 0), std::invalid_argument);
   CHECK_THROWS_AS(m2u::ref::apply_input_convention(convention, 2, grey, 2, 2), std::domain_error);
-  convention.normalization = m2u::InputNormalization::kPerImageStandardize;
+  convention.normalization = m2u::NormalizationKind::kPerImageStandardize;
   CHECK_THROWS_AS(m2u::ref::apply_input_convention(convention, 1, grey, 2, 2), std::domain_error);
   convention.std_floor = 1.0f;
   CHECK(m2u::ref::apply_input_convention(convention, 1, grey, 2, 2).data[0] == 0.0f);

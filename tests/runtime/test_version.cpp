@@ -15,7 +15,8 @@ TEST_CASE("the linked library reports the version of its header") {
 }
 
 TEST_CASE("every status has a text") {
-  for (m2u_status s : {M2U_OK, M2U_ERROR_INVALID_ARGUMENT, M2U_ERROR_NO_DEVICE, M2U_ERROR_CUDA}) {
+  for (m2u_status s : {M2U_OK, M2U_ERROR_INVALID_ARGUMENT, M2U_ERROR_NO_DEVICE, M2U_ERROR_CUDA, M2U_ERROR_FILE,
+                       M2U_ERROR_BAD_MODEL, M2U_ERROR_OUT_OF_MEMORY, M2U_ERROR_SHAPE}) {
     CHECK(std::strlen(m2u_status_string(s)) > 0);
   }
   CHECK(std::string(m2u_status_string(static_cast<m2u_status>(99))) == "unknown status");

@@ -14,7 +14,7 @@ namespace m2u {
 
 enum class DType : uint32_t { kF32 = 0, kF16 = 1, kI8 = 2 };
 
-enum class InputNormalization : uint32_t { kAffine = 0, kPerImageStandardize = 1 };
+enum class NormalizationKind : uint32_t { kAffine = 0, kPerImageStandardize = 1 };
 enum class GreyFill : uint32_t { kReplicate = 0, kFirstChannel = 1 };
 
 constexpr int kMaxInputChannels = 8;
@@ -22,7 +22,7 @@ constexpr int kMaxOutputChannels = 64;
 
 // How raw pixels become the network's input (weights/FORMAT.md).
 struct InputConvention {
-  InputNormalization normalization = InputNormalization::kAffine;
+  NormalizationKind normalization = NormalizationKind::kAffine;
   GreyFill grey_fill = GreyFill::kReplicate;
   float pixel_scale = 1.0f;  // intensity in [0, 1] times this
   float std_floor = 0.0f;

@@ -240,7 +240,7 @@ class Parser {
     if (grey_fill > 1) {
       return fail("grey_fill is " + std::to_string(grey_fill) + ", expected 0 (replicate) or 1 (first channel)");
     }
-    in.normalization = static_cast<InputNormalization>(normalization);
+    in.normalization = static_cast<NormalizationKind>(normalization);
     in.grey_fill = static_cast<GreyFill>(grey_fill);
     in.pixel_scale = f32(56);
     in.std_floor = f32(60);

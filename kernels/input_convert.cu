@@ -1,0 +1,113 @@
+// input_convert.cu - raw camera pixels (U8, U16 or F32, 1..8 interleaved
+// channels, any row and image strides) into the network input view,
+// normalised by the model's input convention (io_kernels.h,
+// weights/FORMAT.md "Input convention"); the padding rows and columns of the
+// view are written 0. The view is usually decode1's concat slice.
+//
+// One thread per (output pixel, 16-byte channel group). With the intensity
+// v = value * (pixel_scale / max_value): affine gives (v - channel_mean[c])
+// / channel_std[c], per-image standardisation (v - mean) * inverse_std from
+// image_statistics' stats. A grey image fills channel 0, or every channel
+// when replicate_grey; the others get 0.
+//
+// Per output pixel, C channels: about 3 C FLOPs. Minimal DRAM traffic:
+// C_image * sizeof(value) bytes read, C_pad * sizeof(T) written.
+#include "io_kernels.h"
+
+#include "device_math.cuh"
+#include "launch.h"
+#include "launcher_support.h"
+
+namespace m2u {
+namespace {
+
+constexpr int kConventionChannels = 8;  // KernelInputConvention's per-channel entries
+
+// values[c] for a run-time c < 8, without indexing a parameter array (which
+// would put it in local memory).
+__device__ __forceinline__ float channel_entry(const float (&values)[kConventionChannels], int c) {
+  float entry = values[0];
+M2U_UNROLL
+  for (int i = 1; i < kConventionChannels; ++i) {
+    if (c == i) entry = values[i];
+  }
+  return entry;
+}
+
+template <typename T>
+__global__ void kernel_input_convert(PixelImage image, KernelInputConvention normalization,
+                                     const float* stats, TensorView<T> output, int groups,
+                                     float intensity_scale) {
+  constexpr int kGroup = ChannelAlignment<T>::value;
+  const int row_thread = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (row_thread >= output.width * groups) return;
+  const int x = row_thread / groups;
+  const int first_channel = (row_thread % groups) * kGroup;
+  const int y = static_cast<int>(blockIdx.y);
+  const int n = static_cast<int>(blockIdx.z);
+
+  float results[kGroup];
+M2U_UNROLL
+  for (int j = 0; j < kGroup; ++j) results[j] = 0.0f;
+  if (y < image.height && x < image.width) {
+    const unsigned char* row = static_cast<const unsigned char*>(image.data) +
+                               static_cast<size_t>(n) * image.image_stride_bytes +
+                               static_cast<size_t>(y) * image.row_stride_bytes;
+    const bool grey = image.channels == 1;
+    float image_mean = 0.0f;
+    float image_inverse_std = 1.0f;
+    if (normalization.per_image_standardize) {
+      image_mean = stats[2 * n];
+      image_inverse_std = stats[2 * n + 1];
+    }
+M2U_UNROLL
+    for (int j = 0; j < kGroup; ++j) {
+      const int c = first_channel + j;
+      if (c >= output.channels || (grey && c > 0 && !normalization.replicate_grey)) continue;
+      const float intensity =
+          raw_pixel_value(row, image.type, x * image.channels + (grey ? 0 : c)) * intensity_scale;
+      results[j] = normalization.per_image_standardize
+                       ? (intensity - image_mean) * image_inverse_std
+                       : (intensity - channel_entry(normalization.channel_mean, c)) /
+                             channel_entry(normalization.channel_std, c);
+    }
+  }
+  store_group(pixel_at(output, n, y, x) + first_channel, results);
+}
+
+}  // namespace
+
+template <typename T>
+cudaError_t input_convert(const PixelImage& image, const KernelInputConvention& normalization,
+                          const float* stats, TensorView<T> output, cudaStream_t stream) {
+  if (!valid_pixel_image(image) || !valid_view(output) || output.batch != image.batch ||
+      output.height < image.height || output.width < image.width ||
+      output.channels > kConventionChannels ||
+      (image.channels != 1 && image.channels != output.channels) ||
+      !(normalization.pixel_scale > 0.0f)) {
+    return cudaErrorInvalidValue;
+  }
+  if (normalization.per_image_standardize) {
+    if (stats == nullptr) return cudaErrorInvalidValue;
+  } else {
+    const int filled_channels =
+        image.channels == 1 && !normalization.replicate_grey ? 1 : output.channels;
+    for (int c = 0; c < filled_channels; ++c) {
+      if (!(normalization.channel_std[c] != 0.0f)) return cudaErrorInvalidValue;
+    }
+  }
+  const float intensity_scale =
+      static_cast<float>(static_cast<double>(normalization.pixel_scale) / image.max_value);
+  const int groups = padded_channels<T>(output.channels) / ChannelAlignment<T>::value;
+  const RowGroupLaunch shape = row_group_launch(output.batch, output.height, output.width, groups);
+  if (!shape.fits) return cudaErrorInvalidValue;
+  return launch("input_convert", kernel_input_convert<T>, shape.grid, shape.block, 0, stream, image,
+                normalization, stats, output, groups, intensity_scale);
+}
+
+template cudaError_t input_convert<float>(const PixelImage&, const KernelInputConvention&,
+                                          const float*, TensorView<float>, cudaStream_t);
+template cudaError_t input_convert<__half>(const PixelImage&, const KernelInputConvention&,
+                                           const float*, TensorView<__half>, cudaStream_t);
+
+}  // namespace m2u

@@ -1,0 +1,106 @@
+// output_conv.cu - the network's final 1x1 convolution with bias and
+// activation, written straight into the caller's channel-planar probability
+// images, cropped to their height x width (io_kernels.h): F32 as is, U8 /
+// U16 as round(v * 255) / round(v * 65535) (ties to even) clamped to the
+// type's range, NaN as 0.
+//
+// One thread per output pixel of the cropped region (blocks of 32 x 8
+// pixels, grid z the image), looping over the output channels; the pixel's
+// padded input channels are read 4 at a time, the weight rows
+// [out_channels][padded input channels] through the read-only cache (every
+// thread of a warp reads the same weight).
+//
+// Per output pixel (K padded input channels, Cout outputs): 2 K Cout FLOPs
+// plus the activation. Minimal DRAM traffic: K * sizeof(T) read plus Cout
+// output values written (1, 2 or 4 bytes each).
+#include "io_kernels.h"
+
+#include "device_math.cuh"
+#include "launch.h"
+#include "launcher_support.h"
+
+namespace m2u {
+namespace {
+
+constexpr int kOutputBlockWidth = 32;
+constexpr int kOutputBlockHeight = 8;
+
+__device__ __forceinline__ void store_probability(unsigned char* plane_row, PixelType type, int x,
+                                                  float probability) {
+  switch (type) {
+    case PixelType::kU8:
+      plane_row[x] = static_cast<unsigned char>(min(max(__float2int_rn(probability * 255.0f), 0), 255));
+      return;
+    case PixelType::kU16:
+      reinterpret_cast<unsigned short*>(plane_row)[x] =
+          static_cast<unsigned short>(min(max(__float2int_rn(probability * 65535.0f), 0), 65535));
+      return;
+    case PixelType::kF32:
+      break;
+  }
+  reinterpret_cast<float*>(plane_row)[x] = probability;
+}
+
+template <typename T>
+__global__ void kernel_output_conv(TensorView<const T> input, int out_channels, const float* weight,
+                                   const float* bias, KernelActivation activation,
+                                   ProbabilityImage output, int reduce_channels) {
+  const int x = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  const int y = static_cast<int>(blockIdx.y * blockDim.y + threadIdx.y);
+  const int n = static_cast<int>(blockIdx.z);
+  if (x >= output.width || y >= output.height) return;
+  const T* pixel = pixel_at(input, n, y, x);
+  unsigned char* row = static_cast<unsigned char*>(output.data) +
+                       static_cast<size_t>(n) * output.image_stride_bytes +
+                       static_cast<size_t>(y) * output.row_stride_bytes;
+  for (int co = 0; co < out_channels; ++co) {
+    const float* weight_row = weight + static_cast<size_t>(co) * reduce_channels;
+    float sum = __ldg(bias + co);
+    for (int k = 0; k < reduce_channels; k += 4) {
+      float values[4];
+      load_quad(pixel + k, values);
+M2U_UNROLL
+      for (int j = 0; j < 4; ++j) sum += values[j] * __ldg(weight_row + k + j);
+    }
+    store_probability(row + static_cast<size_t>(co) * output.channel_stride_bytes, output.type, x,
+                      activate(sum, activation));
+  }
+}
+
+}  // namespace
+
+template <typename T>
+cudaError_t output_conv(TensorView<const T> input, int out_channels, const float* weight,
+                        const float* bias, KernelActivation activation,
+                        const ProbabilityImage& output, cudaStream_t stream) {
+  const size_t value_bytes = pixel_type_bytes(output.type);
+  if (!valid_view(input) || out_channels < 1 || weight == nullptr || bias == nullptr ||
+      value_bytes == 0 || output.data == nullptr || output.height < 1 || output.width < 1 ||
+      output.height > input.height || output.width > input.width) {
+    return cudaErrorInvalidValue;
+  }
+  const size_t row_bytes = static_cast<size_t>(output.width) * value_bytes;
+  const size_t plane_bytes = (static_cast<size_t>(output.height) - 1) * output.row_stride_bytes + row_bytes;
+  const size_t image_bytes = (static_cast<size_t>(out_channels) - 1) * output.channel_stride_bytes + plane_bytes;
+  if (output.row_stride_bytes < row_bytes ||
+      (out_channels > 1 && output.channel_stride_bytes < plane_bytes) ||
+      (input.batch > 1 && output.image_stride_bytes < image_bytes) ||
+      reinterpret_cast<uintptr_t>(output.data) % value_bytes != 0 ||
+      output.row_stride_bytes % value_bytes != 0 || output.channel_stride_bytes % value_bytes != 0 ||
+      output.image_stride_bytes % value_bytes != 0) {
+    return cudaErrorInvalidValue;
+  }
+  const dim3 block(kOutputBlockWidth, kOutputBlockHeight);
+  const dim3 grid(static_cast<unsigned>((output.width + kOutputBlockWidth - 1) / kOutputBlockWidth),
+                  static_cast<unsigned>((output.height + kOutputBlockHeight - 1) / kOutputBlockHeight),
+                  static_cast<unsigned>(input.batch));
+  return launch("output_conv", kernel_output_conv<T>, grid, block, 0, stream, input, out_channels,
+                weight, bias, activation, output, padded_channels<T>(input.channels));
+}
+
+template cudaError_t output_conv<float>(TensorView<const float>, int, const float*, const float*,
+                                        KernelActivation, const ProbabilityImage&, cudaStream_t);
+template cudaError_t output_conv<__half>(TensorView<const __half>, int, const float*, const float*,
+                                         KernelActivation, const ProbabilityImage&, cudaStream_t);
+
+}  // namespace m2u

@@ -1,0 +1,21 @@
+// upsample_kernels.h - launcher of the bilinear x2 upsampling kernel
+// (upsample_bilinear.cu), which writes straight into its channel slice of a
+// decoder concat buffer: there is no separate concat pass.
+#ifndef M2U_KERNELS_UPSAMPLE_KERNELS_H
+#define M2U_KERNELS_UPSAMPLE_KERNELS_H
+
+#include <cuda_runtime_api.h>
+
+#include "tensor_view.h"
+
+namespace m2u {
+
+// output (N, 2H, 2W, C) = bilinear x2 of input (N, H, W, C), align_corners
+// = False: source coordinate (dst + 0.5) / 2 - 0.5 clamped at 0, neighbours
+// clamped at the border (PyTorch nn.Upsample). `output` is usually a slice.
+template <typename T>
+cudaError_t upsample_bilinear2x(TensorView<const T> input, TensorView<T> output, cudaStream_t stream);
+
+}  // namespace m2u
+
+#endif  // M2U_KERNELS_UPSAMPLE_KERNELS_H

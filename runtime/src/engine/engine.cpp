@@ -1,0 +1,392 @@
+// engine.cpp - creation (upload, arena, staging) and the per-frame run of
+// the engine (see engine.h). The run path allocates nothing: every buffer
+// and every view's place comes from the plan made at creation.
+#include "engine.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "conv_kernels.h"
+#include "upsample_kernels.h"
+
+namespace m2u {
+namespace {
+
+KernelActivation kernel_activation(Activation activation) {
+  switch (activation) {
+    case Activation::kRelu6: return KernelActivation::kRelu6;
+    case Activation::kRelu: return KernelActivation::kRelu;
+    case Activation::kSigmoid: return KernelActivation::kSigmoid;
+    case Activation::kLinear: return KernelActivation::kLinear;
+  }
+  return KernelActivation::kLinear;
+}
+
+size_t dtype_bytes(m2u_dtype dtype) { return dtype == M2U_DTYPE_U8 ? 1 : dtype == M2U_DTYPE_U16 ? 2 : 4; }
+
+PixelType pixel_type(m2u_dtype dtype) {
+  return dtype == M2U_DTYPE_U8 ? PixelType::kU8 : dtype == M2U_DTYPE_U16 ? PixelType::kU16 : PixelType::kF32;
+}
+
+bool valid_dtype(m2u_dtype dtype) {
+  return dtype == M2U_DTYPE_U8 || dtype == M2U_DTYPE_U16 || dtype == M2U_DTYPE_F32;
+}
+
+bool valid_memory(m2u_memory memory) {
+  return memory == M2U_MEMORY_HOST || memory == M2U_MEMORY_DEVICE || memory == M2U_MEMORY_PINNED;
+}
+
+bool on_host(const m2u_image& image) { return image.memory != M2U_MEMORY_DEVICE; }
+
+// Strides of an image with the zeros (packed) filled in.
+struct Strides {
+  size_t row;
+  size_t plane;
+  size_t image;
+};
+
+Strides input_strides(const m2u_image& image) {
+  Strides s;
+  const size_t row_bytes = static_cast<size_t>(image.width) * image.channels * dtype_bytes(image.dtype);
+  s.row = image.row_stride ? image.row_stride : row_bytes;
+  s.plane = 0;
+  s.image = image.image_stride ? image.image_stride : s.row * image.height;
+  return s;
+}
+
+Strides output_strides(const m2u_image& image) {
+  Strides s;
+  s.row = image.row_stride ? image.row_stride : static_cast<size_t>(image.width) * dtype_bytes(image.dtype);
+  s.plane = image.plane_stride ? image.plane_stride : s.row * image.height;
+  s.image = image.image_stride ? image.image_stride : s.plane * image.channels;
+  return s;
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& options,
+                                       m2u_status* status, std::string* error) {
+  auto refuse = [&](m2u_status code, const std::string& message) {
+    *status = code;
+    *error = message;
+    return std::unique_ptr<Engine>();
+  };
+  if (options.max_batch < 1 || options.max_height < 1 || options.max_width < 1) {
+    return refuse(M2U_ERROR_INVALID_ARGUMENT,
+                  "engine options: max_batch, max_height and max_width must be >= 1 (got " +
+                      std::to_string(options.max_batch) + ", " + std::to_string(options.max_height) +
+                      ", " + std::to_string(options.max_width) + ")");
+  }
+  if (options.max_height > 65536 || options.max_width > 65536 || options.max_batch > 4096) {
+    return refuse(M2U_ERROR_INVALID_ARGUMENT, "engine options: frames are limited to 4096 x 65536 x 65536");
+  }
+  std::unique_ptr<Engine> engine(new Engine());
+  Engine& e = *engine;
+  e.device_ = options.device;
+  e.architecture_ = model.architecture;
+  e.plan_ = make_execution_plan(model.architecture, options.max_batch, options.max_height,
+                                options.max_width, ChannelAlignment<float>::value, sizeof(float),
+                                options.keep_stage_outputs);
+  const PackedWeights packed = pack_weights(model, e.plan_);
+  e.packed_convs_ = packed.convs;
+  e.weight_count_ = packed.values.size();
+
+  const InputConvention& in = model.input;
+  e.normalization_.per_image_standardize = in.normalization == NormalizationKind::kPerImageStandardize;
+  e.normalization_.replicate_grey = in.grey_fill == GreyFill::kReplicate;
+  e.normalization_.pixel_scale = in.pixel_scale;
+  e.normalization_.std_floor = in.std_floor;
+  for (int c = 0; c < kMaxInputChannels; ++c) {
+    e.normalization_.channel_mean[c] = in.channel_mean[c];
+    e.normalization_.channel_std[c] = in.channel_std[c];
+  }
+
+  int device_count = 0;
+  if (cudaGetDeviceCount(&device_count) != cudaSuccess || options.device < 0 ||
+      options.device >= device_count) {
+    cudaGetLastError();
+    return refuse(M2U_ERROR_NO_DEVICE, "CUDA device " + std::to_string(options.device) + " not available (" +
+                                           std::to_string(device_count) + " device(s))");
+  }
+  auto cuda = [&](cudaError_t result, const std::string& what) {
+    if (result == cudaSuccess) return true;
+    cudaGetLastError();
+    *status = result == cudaErrorMemoryAllocation ? M2U_ERROR_OUT_OF_MEMORY : M2U_ERROR_CUDA;
+    *error = what + ": " + cudaGetErrorString(result);
+    return false;
+  };
+  if (!cuda(cudaSetDevice(options.device), "cudaSetDevice")) return nullptr;
+  if (options.stream) {
+    e.stream_ = options.stream;
+  } else {
+    if (!cuda(cudaStreamCreate(&e.stream_), "creating the engine's stream")) return nullptr;
+    e.owns_stream_ = true;
+  }
+  const size_t max_pixels = static_cast<size_t>(options.max_batch) * options.max_height * options.max_width;
+  e.input_staging_bytes_ = max_pixels * model.architecture.in_channels * sizeof(float);
+  e.output_staging_bytes_ = max_pixels * model.architecture.out_channels * sizeof(float);
+  const PixelImage largest{nullptr, PixelType::kF32, options.max_batch, options.max_height,
+                           options.max_width, model.architecture.in_channels, 0, 0, 1.0f};
+  const size_t scratch = image_statistics_scratch(largest);
+  if (!cuda(cudaMalloc(reinterpret_cast<void**>(&e.weights_), e.weight_bytes()),
+            "allocating " + std::to_string(e.weight_bytes()) + " bytes of weights") ||
+      !cuda(cudaMalloc(reinterpret_cast<void**>(&e.arena_), e.plan_.arena_bytes),
+            "allocating the " + std::to_string(e.plan_.arena_bytes) + "-byte activation arena") ||
+      !cuda(cudaMalloc(reinterpret_cast<void**>(&e.input_staging_), e.input_staging_bytes_),
+            "allocating input staging") ||
+      !cuda(cudaMalloc(reinterpret_cast<void**>(&e.output_staging_), e.output_staging_bytes_),
+            "allocating output staging") ||
+      !cuda(cudaMalloc(reinterpret_cast<void**>(&e.statistics_scratch_), std::max<size_t>(scratch, 1) * sizeof(double)),
+            "allocating statistics scratch") ||
+      !cuda(cudaMalloc(reinterpret_cast<void**>(&e.statistics_), 2 * options.max_batch * sizeof(float)),
+            "allocating statistics") ||
+      !cuda(cudaMemcpy(e.weights_, packed.values.data(), e.weight_bytes(), cudaMemcpyHostToDevice),
+            "uploading weights")) {
+    return nullptr;
+  }
+  *status = M2U_OK;
+  return engine;
+}
+
+Engine::~Engine() {
+  if (stream_) cudaStreamSynchronize(stream_);
+  cudaFree(weights_);
+  cudaFree(arena_);
+  cudaFree(input_staging_);
+  cudaFree(output_staging_);
+  cudaFree(statistics_scratch_);
+  cudaFree(statistics_);
+  if (owns_stream_) cudaStreamDestroy(stream_);
+}
+
+m2u_status Engine::fail(m2u_status status, const std::string& message) {
+  last_error_ = message;
+  return status;
+}
+
+m2u_status Engine::cuda_failure(const char* what, cudaError_t error) {
+  cudaGetLastError();
+  return fail(M2U_ERROR_CUDA, std::string(what) + ": " + cudaGetErrorName(error) + " (" +
+                                  cudaGetErrorString(error) + ")");
+}
+
+m2u_status Engine::check_images(const m2u_image& input, const m2u_image& output) {
+  for (const m2u_image* image : {&input, &output}) {
+    const char* which = image == &input ? "input" : "output";
+    if (!image->data) return fail(M2U_ERROR_INVALID_ARGUMENT, std::string(which) + ": data is NULL");
+    if (!valid_dtype(image->dtype) || !valid_memory(image->memory)) {
+      return fail(M2U_ERROR_INVALID_ARGUMENT, std::string(which) + ": unknown dtype or memory kind");
+    }
+  }
+  const int max_batch = plan_.max_batch;
+  if (input.batch < 1 || input.batch > max_batch || input.height < 1 || input.width < 1 ||
+      pad_to_spatial_multiple(input.height) > plan_.max_height ||
+      pad_to_spatial_multiple(input.width) > plan_.max_width) {
+    return fail(M2U_ERROR_SHAPE, "input is " + std::to_string(input.batch) + " x " + std::to_string(input.height) +
+                                     " x " + std::to_string(input.width) + "; this engine takes 1.." +
+                                     std::to_string(max_batch) + " frames of at most " +
+                                     std::to_string(plan_.max_height) + " x " + std::to_string(plan_.max_width));
+  }
+  const int in_channels = architecture_.in_channels;
+  if (input.channels != 1 && input.channels != in_channels) {
+    return fail(M2U_ERROR_SHAPE, "input has " + std::to_string(input.channels) +
+                                     " channels; the model takes 1 (grey) or " + std::to_string(in_channels));
+  }
+  if (input.dtype == M2U_DTYPE_U16 && (input.significant_bits < 0 || input.significant_bits > 16)) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "input significant_bits is " +
+                                                std::to_string(input.significant_bits) + ", expected 0..16");
+  }
+  if (output.batch != input.batch || output.height != input.height || output.width != input.width ||
+      output.channels != architecture_.out_channels) {
+    return fail(M2U_ERROR_SHAPE, "output is " + std::to_string(output.batch) + " x " +
+                                     std::to_string(output.channels) + " x " + std::to_string(output.height) +
+                                     " x " + std::to_string(output.width) + "; expected " +
+                                     std::to_string(input.batch) + " x " +
+                                     std::to_string(architecture_.out_channels) + " x " +
+                                     std::to_string(input.height) + " x " + std::to_string(input.width));
+  }
+  const Strides in = input_strides(input);
+  const size_t in_row = static_cast<size_t>(input.width) * input.channels * dtype_bytes(input.dtype);
+  if (in.row < in_row || in.image < in.row * (input.height - 1) + in_row) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "input strides are smaller than its rows or images");
+  }
+  const Strides out = output_strides(output);
+  const size_t out_row = static_cast<size_t>(output.width) * dtype_bytes(output.dtype);
+  if (out.row < out_row || out.plane < out.row * (output.height - 1) + out_row ||
+      out.image < out.plane * (output.channels - 1) + out.row * (output.height - 1) + out_row) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "output strides are smaller than its rows, planes or images");
+  }
+  return M2U_OK;
+}
+
+m2u_status Engine::stage_input(const m2u_image& input, PixelImage* pixels) {
+  const Strides strides = input_strides(input);
+  const size_t row_bytes = static_cast<size_t>(input.width) * input.channels * dtype_bytes(input.dtype);
+  const int bits = input.dtype == M2U_DTYPE_U16 && input.significant_bits ? input.significant_bits : 16;
+  pixels->type = pixel_type(input.dtype);
+  pixels->batch = input.batch;
+  pixels->height = input.height;
+  pixels->width = input.width;
+  pixels->channels = input.channels;
+  pixels->max_value = input.dtype == M2U_DTYPE_U8    ? 255.0f
+                      : input.dtype == M2U_DTYPE_U16 ? static_cast<float>((1u << bits) - 1u)
+                                                     : 1.0f;
+  if (input.memory == M2U_MEMORY_DEVICE) {
+    pixels->data = input.data;
+    pixels->row_stride_bytes = strides.row;
+    pixels->image_stride_bytes = strides.image;
+    return M2U_OK;
+  }
+  const size_t packed_image = row_bytes * input.height;
+  for (int n = 0; n < input.batch; ++n) {
+    const cudaError_t copied = cudaMemcpy2DAsync(
+        input_staging_ + n * packed_image, row_bytes, static_cast<const unsigned char*>(input.data) + n * strides.image,
+        strides.row, row_bytes, input.height, cudaMemcpyHostToDevice, stream_);
+    if (copied != cudaSuccess) return cuda_failure("copying the input frame to the device", copied);
+  }
+  pixels->data = input_staging_;
+  pixels->row_stride_bytes = row_bytes;
+  pixels->image_stride_bytes = packed_image;
+  return M2U_OK;
+}
+
+TensorView<float> Engine::view(const PlannedView& planned, int batch, int padded_height,
+                               int padded_width) const {
+  const PlannedBuffer& buffer = plan_.buffers[planned.buffer];
+  float* base = reinterpret_cast<float*>(arena_ + buffer.offset);
+  return TensorView<float>{base + planned.channel_offset, batch, padded_height / buffer.downscale,
+                           padded_width / buffer.downscale, planned.channels, buffer.pixel_stride};
+}
+
+m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities, int batch,
+                                int padded_height, int padded_width) {
+  if (normalization_.per_image_standardize) {
+    const cudaError_t status =
+        image_statistics(pixels, normalization_, statistics_scratch_, statistics_, stream_);
+    if (status != cudaSuccess) return cuda_failure("input statistics", status);
+  }
+  for (const PlannedStep& step : plan_.steps) {
+    const TensorView<float> out =
+        step.output.buffer >= 0 ? view(step.output, batch, padded_height, padded_width) : TensorView<float>{};
+    TensorView<const float> in{};
+    if (step.input.buffer >= 0) {
+      const TensorView<float> v = view(step.input, batch, padded_height, padded_width);
+      in = TensorView<const float>{v.data, v.batch, v.height, v.width, v.channels, v.pixel_stride};
+    }
+    const float* weight = step.conv >= 0 ? weights_ + packed_convs_[step.conv].weight_offset : nullptr;
+    const float* bias = step.conv >= 0 ? weights_ + packed_convs_[step.conv].bias_offset : nullptr;
+    const KernelActivation activation =
+        step.conv >= 0 ? kernel_activation(architecture_.convs[step.conv].activation) : KernelActivation::kLinear;
+    cudaError_t status = cudaSuccess;
+    switch (step.kind) {
+      case StepKind::kInputConvert:
+        status = input_convert<float>(pixels, normalization_, statistics_, out, stream_);
+        break;
+      case StepKind::kStem:
+        status = conv_stem<float>(in, out, weight, bias, activation, stream_);
+        break;
+      case StepKind::kPointwise: {
+        TensorView<const float> residual{};
+        if (step.residual.buffer >= 0) {
+          const TensorView<float> r = view(step.residual, batch, padded_height, padded_width);
+          residual = TensorView<const float>{r.data, r.batch, r.height, r.width, r.channels, r.pixel_stride};
+        }
+        status = pointwise_conv<float>(in, out, weight, bias, activation, residual, stream_);
+        break;
+      }
+      case StepKind::kDepthwise:
+        status = depthwise_conv<float>(in, out, weight, bias, step.stride, activation, stream_);
+        break;
+      case StepKind::kUpsample:
+        status = upsample_bilinear2x<float>(in, out, stream_);
+        break;
+      case StepKind::kOutput:
+        status = output_conv<float>(in, architecture_.out_channels, weight, bias, activation, probabilities,
+                                    stream_);
+        break;
+    }
+    if (status != cudaSuccess) return cuda_failure(step.label.c_str(), status);
+  }
+  return M2U_OK;
+}
+
+m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
+  last_error_.clear();
+  const m2u_status checked = check_images(input, output);
+  if (checked != M2U_OK) return checked;
+  const cudaError_t selected = cudaSetDevice(device_);
+  if (selected != cudaSuccess) return cuda_failure("cudaSetDevice", selected);
+  PixelImage pixels{};
+  const m2u_status staged = stage_input(input, &pixels);
+  if (staged != M2U_OK) return staged;
+
+  const Strides out = output_strides(output);
+  ProbabilityImage probabilities{};
+  probabilities.type = pixel_type(output.dtype);
+  probabilities.height = output.height;
+  probabilities.width = output.width;
+  if (!on_host(output)) {
+    probabilities.data = output.data;
+    probabilities.row_stride_bytes = out.row;
+    probabilities.channel_stride_bytes = out.plane;
+    probabilities.image_stride_bytes = out.image;
+  } else {
+    probabilities.data = output_staging_;
+    probabilities.row_stride_bytes = static_cast<size_t>(output.width) * dtype_bytes(output.dtype);
+    probabilities.channel_stride_bytes = probabilities.row_stride_bytes * output.height;
+    probabilities.image_stride_bytes = probabilities.channel_stride_bytes * output.channels;
+  }
+  const m2u_status ran = launch_steps(pixels, probabilities, input.batch, pad_to_spatial_multiple(input.height),
+                                      pad_to_spatial_multiple(input.width));
+  if (ran != M2U_OK) return ran;
+  if (on_host(output)) {
+    for (int n = 0; n < output.batch; ++n) {
+      for (int c = 0; c < output.channels; ++c) {
+        const unsigned char* source = output_staging_ + n * probabilities.image_stride_bytes +
+                                      c * probabilities.channel_stride_bytes;
+        unsigned char* destination = static_cast<unsigned char*>(output.data) + n * out.image + c * out.plane;
+        const cudaError_t copied = cudaMemcpy2DAsync(destination, out.row, source, probabilities.row_stride_bytes,
+                                                     probabilities.row_stride_bytes, output.height,
+                                                     cudaMemcpyDeviceToHost, stream_);
+        if (copied != cudaSuccess) return cuda_failure("copying the output to the host", copied);
+      }
+    }
+  }
+  // Pageable host memory: the caller expects the result on return.
+  if (input.memory == M2U_MEMORY_HOST || output.memory == M2U_MEMORY_HOST) return synchronize();
+  return M2U_OK;
+}
+
+m2u_status Engine::synchronize() {
+  const cudaError_t status = cudaStreamSynchronize(stream_);
+  return status == cudaSuccess ? M2U_OK : cuda_failure("waiting for the engine's stream", status);
+}
+
+m2u_status Engine::read_stage(const std::string& name, int batch, int height, int width,
+                              std::vector<float>* nchw, int* channels) {
+  for (const auto& stage : plan_.stage_outputs) {
+    if (stage.first != name) continue;
+    const TensorView<float> v =
+        view(stage.second, batch, pad_to_spatial_multiple(height), pad_to_spatial_multiple(width));
+    const PlannedBuffer& buffer = plan_.buffers[stage.second.buffer];
+    std::vector<float> nhwc(v.pixel_count() * v.pixel_stride);
+    const m2u_status synced = synchronize();
+    if (synced != M2U_OK) return synced;
+    const cudaError_t copied = cudaMemcpy(nhwc.data(), arena_ + buffer.offset, nhwc.size() * sizeof(float),
+                                          cudaMemcpyDeviceToHost);
+    if (copied != cudaSuccess) return cuda_failure("reading a stage", copied);
+    *channels = v.channels;
+    nchw->assign(static_cast<size_t>(v.batch) * v.channels * v.height * v.width, 0.0f);
+    for (int n = 0; n < v.batch; ++n)
+      for (int y = 0; y < v.height; ++y)
+        for (int x = 0; x < v.width; ++x)
+          for (int c = 0; c < v.channels; ++c)
+            (*nchw)[((static_cast<size_t>(n) * v.channels + c) * v.height + y) * v.width + x] =
+                nhwc[((static_cast<size_t>(n) * v.height + y) * v.width + x) * v.pixel_stride +
+                     stage.second.channel_offset + c];
+    return M2U_OK;
+  }
+  return fail(M2U_ERROR_INVALID_ARGUMENT, "no stage named '" + name + "'");
+}
+
+}  // namespace m2u

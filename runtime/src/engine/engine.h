@@ -1,0 +1,86 @@
+// engine.h - an M2U-Net on a device: packed weights uploaded once, one
+// activation arena and the staging buffers allocated at creation, and the
+// forward pass as the execution plan's kernel launches on one stream.
+// Internal C++ class behind the C API's m2u_engine (c_api.cpp).
+#ifndef M2U_RUNTIME_ENGINE_ENGINE_H
+#define M2U_RUNTIME_ENGINE_ENGINE_H
+
+#include <cuda_runtime_api.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "execution_plan.h"
+#include "io_kernels.h"
+#include "m2urt.h"
+#include "model.h"
+#include "packed_weights.h"
+
+namespace m2u {
+
+struct EngineOptions {
+  int max_batch = 1;
+  int max_height = 512;
+  int max_width = 512;
+  int device = 0;
+  cudaStream_t stream = nullptr;  // nullptr: the engine creates its own
+  bool keep_stage_outputs = false;  // tests: keep every stage readable after a run
+};
+
+class Engine {
+ public:
+  // The engine, or nullptr with *status and *error saying why.
+  static std::unique_ptr<Engine> create(const Model& model, const EngineOptions& options,
+                                        m2u_status* status, std::string* error);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  m2u_status run(const m2u_image& input, const m2u_image& output);
+  m2u_status synchronize();
+  const std::string& last_error() const { return last_error_; }
+  size_t arena_bytes() const { return plan_.arena_bytes; }
+  size_t weight_bytes() const { return weight_count_ * sizeof(float); }
+  const ExecutionPlan& plan() const { return plan_; }
+
+  // Tests: the named stage output ("conv1".."decode1") of the last run of a
+  // frame of batch x height x width, as NCHW floats (needs
+  // keep_stage_outputs). Allocates; not for the inference path.
+  m2u_status read_stage(const std::string& name, int batch, int height, int width,
+                        std::vector<float>* nchw, int* channels);
+
+ private:
+  Engine() = default;
+  m2u_status fail(m2u_status status, const std::string& message);
+  m2u_status cuda_failure(const char* what, cudaError_t error);
+  m2u_status check_images(const m2u_image& input, const m2u_image& output);
+  m2u_status stage_input(const m2u_image& input, PixelImage* pixels);
+  m2u_status launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
+                          int batch, int padded_height, int padded_width);
+  m2u_status deliver_output(const m2u_image& output, int batch);
+  TensorView<float> view(const PlannedView& planned, int batch, int padded_height,
+                         int padded_width) const;
+
+  ExecutionPlan plan_;
+  std::vector<PackedConv> packed_convs_;
+  Architecture architecture_;
+  KernelInputConvention normalization_{};
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  bool owns_stream_ = false;
+  float* weights_ = nullptr;
+  size_t weight_count_ = 0;
+  unsigned char* arena_ = nullptr;
+  unsigned char* input_staging_ = nullptr;
+  size_t input_staging_bytes_ = 0;
+  unsigned char* output_staging_ = nullptr;
+  size_t output_staging_bytes_ = 0;
+  double* statistics_scratch_ = nullptr;
+  float* statistics_ = nullptr;
+  std::string last_error_;
+};
+
+}  // namespace m2u
+
+#endif  // M2U_RUNTIME_ENGINE_ENGINE_H

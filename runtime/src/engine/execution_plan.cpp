@@ -1,0 +1,246 @@
+// execution_plan.cpp - builds the step list and the arena layout (see
+// execution_plan.h).
+#include "execution_plan.h"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+namespace m2u {
+namespace {
+
+constexpr size_t kArenaAlignment = 256;
+
+size_t align_up(size_t value, size_t alignment) { return (value + alignment - 1) / alignment * alignment; }
+
+class PlanBuilder {
+ public:
+  PlanBuilder(const Architecture& arch, ExecutionPlan& plan) : arch_(arch), plan_(plan) {
+    plan_.conv_inputs.resize(arch.convs.size());
+  }
+
+  int pad(int channels) const {
+    return (channels + plan_.channel_alignment - 1) / plan_.channel_alignment * plan_.channel_alignment;
+  }
+
+  int new_buffer(const std::string& name, int pixel_stride, int downscale) {
+    const size_t pixels = static_cast<size_t>(plan_.max_batch) * (plan_.max_height / downscale) *
+                          (plan_.max_width / downscale);
+    plan_.buffers.push_back(PlannedBuffer{name, pixel_stride, downscale,
+                                          pixels * pixel_stride * plan_.element_bytes, -1, -1, 0});
+    return static_cast<int>(plan_.buffers.size()) - 1;
+  }
+
+  PlannedView whole(int buffer, int channels) const { return PlannedView{buffer, 0, channels}; }
+
+  void add_step(PlannedStep step) {
+    const int index = static_cast<int>(plan_.steps.size());
+    for (const PlannedView* view : {&step.input, &step.output, &step.residual}) {
+      if (view->buffer < 0) continue;
+      PlannedBuffer& b = plan_.buffers[view->buffer];
+      if (b.first_step < 0) b.first_step = index;
+      b.last_step = std::max(b.last_step, index);
+    }
+    plan_.steps.push_back(std::move(step));
+  }
+
+  // Identity column layout for a conv reading a plain view.
+  void plain_input(int conv, int channels) {
+    ConvInputLayout& layout = plan_.conv_inputs[conv];
+    layout.input_columns.resize(channels);
+    for (int c = 0; c < channels; ++c) layout.input_columns[c] = c;
+    layout.row_length = pad(channels);
+  }
+
+  // A conv reading a concat buffer: the skip channels start after the
+  // padded upsampled ones.
+  void concat_input(int conv, int upsampled, int skip) {
+    ConvInputLayout& layout = plan_.conv_inputs[conv];
+    layout.input_columns.resize(upsampled + skip);
+    for (int c = 0; c < upsampled; ++c) layout.input_columns[c] = c;
+    for (int c = 0; c < skip; ++c) layout.input_columns[upsampled + c] = pad(upsampled) + c;
+    layout.row_length = pad(upsampled) + pad(skip);
+  }
+
+  void conv_step(StepKind kind, int conv, PlannedView input, PlannedView output,
+                 PlannedView residual = PlannedView{}) {
+    const ConvSpec& spec = arch_.convs[conv];
+    const char* kind_name = kind == StepKind::kDepthwise ? "depthwise"
+                            : kind == StepKind::kStem    ? "stem"
+                            : kind == StepKind::kOutput  ? "output"
+                                                         : "pointwise";
+    PlannedStep step{kind, spec.name + " (" + kind_name + ")", conv, input, output, residual, spec.stride};
+    add_step(std::move(step));
+  }
+
+  // One inverted residual block from `input` (at `downscale`) into `output`.
+  void block(const InvertedResidualSpec& block, PlannedView input, int downscale, PlannedView output,
+             bool input_is_concat, int upsampled_channels) {
+    const int out_downscale = downscale * block.stride;
+    PlannedView depthwise_input = input;
+    size_t next = 0;
+    if (block.has_expand) {
+      const int expand = block.convs[next++];
+      if (input_is_concat) {
+        concat_input(expand, upsampled_channels, block.in_channels - upsampled_channels);
+      } else {
+        plain_input(expand, block.in_channels);
+      }
+      const int expanded = new_buffer(block.name + " expanded", pad(block.hidden_channels), downscale);
+      conv_step(StepKind::kPointwise, expand, input, whole(expanded, block.hidden_channels));
+      depthwise_input = whole(expanded, block.hidden_channels);
+    }
+    const int depthwise = block.convs[next++];
+    const int filtered = new_buffer(block.name + " depthwise", pad(block.hidden_channels), out_downscale);
+    conv_step(StepKind::kDepthwise, depthwise, depthwise_input, whole(filtered, block.hidden_channels));
+    const int project = block.convs[next++];
+    plain_input(project, block.hidden_channels);
+    conv_step(StepKind::kPointwise, project, whole(filtered, block.hidden_channels), output,
+              block.residual ? input : PlannedView{});
+  }
+
+  void build(bool keep_stage_outputs) {
+    const int cin = arch_.in_channels;
+    // decode1's concat buffer: [upsampled decode2 (30) | network input (Cin)].
+    const int decode1_up = arch_.stages[6].out_channels;  // decode2's channels
+    const int input_concat = new_buffer("decode1 concat", pad(decode1_up) + pad(cin), 1);
+    const PlannedView network_input{input_concat, pad(decode1_up), cin};
+    add_step(PlannedStep{StepKind::kInputConvert, "input", -1, PlannedView{}, network_input, PlannedView{}, 1});
+
+    const int stem = new_buffer("conv1.0 output", pad(32), 2);
+    conv_step(StepKind::kStem, arch_.stem_conv, network_input, whole(stem, 32));
+
+    // Encoder. Stage i's output goes into the concat buffer of the decoder
+    // stage that takes it as its skip.
+    const std::map<std::string, std::string> skip_consumer = {
+        {"conv1", "decode2"}, {"conv2", "decode3"}, {"conv3", "decode4"}};
+    std::map<std::string, int> concat_buffers;
+    std::map<std::string, PlannedView> stage_out;
+    PlannedView current = whole(stem, 32);
+    int downscale = 2;
+    for (size_t s = 0; s < 4; ++s) {
+      const StageSpec& stage = arch_.stages[s];
+      for (size_t b = 0; b < stage.blocks.size(); ++b) {
+        const InvertedResidualSpec& spec = arch_.blocks[stage.blocks[b]];
+        const int out_downscale = downscale * spec.stride;
+        PlannedView output;
+        const bool last = b + 1 == stage.blocks.size();
+        auto consumer = skip_consumer.find(stage.name);
+        if (last && consumer != skip_consumer.end()) {
+          const StageSpec& decoder = stage_named(consumer->second);
+          const int upsampled = decoder_upsampled_channels(decoder);
+          const int buffer = new_buffer(decoder.name + " concat", pad(upsampled) + pad(spec.out_channels),
+                                        out_downscale);
+          concat_buffers[decoder.name] = buffer;
+          output = PlannedView{buffer, pad(upsampled), spec.out_channels};
+        } else {
+          output = whole(new_buffer(spec.name + " output", pad(spec.out_channels), out_downscale),
+                         spec.out_channels);
+        }
+        block(spec, current, downscale, output, false, 0);
+        current = output;
+        downscale = out_downscale;
+      }
+      stage_out[stage.name] = current;
+    }
+    concat_buffers["decode1"] = input_concat;
+
+    // Decoder: upsample into the concat buffer's first slice, then one block.
+    for (size_t s = 4; s < 8; ++s) {
+      const StageSpec& stage = arch_.stages[s];
+      const InvertedResidualSpec& spec = arch_.blocks[stage.blocks.front()];
+      const int concat = concat_buffers.at(stage.name);
+      const int upsampled = current.channels;
+      const PlannedView upsample_target{concat, 0, upsampled};
+      add_step(PlannedStep{StepKind::kUpsample, stage.name + " upsample", -1, current, upsample_target,
+                           PlannedView{}, 1});
+      downscale /= 2;
+      const PlannedView concat_view{concat, 0, pad(upsampled) + (spec.in_channels - upsampled)};
+      const int out = new_buffer(stage.name + " output", pad(spec.out_channels), downscale);
+      block(spec, concat_view, downscale, whole(out, spec.out_channels), true, upsampled);
+      current = whole(out, spec.out_channels);
+      stage_out[stage.name] = current;
+    }
+
+    plain_input(arch_.final_conv, 16);
+    conv_step(StepKind::kOutput, arch_.final_conv, current, PlannedView{});
+
+    for (const char* name : {"conv1", "conv2", "conv3", "conv4", "decode4", "decode3", "decode2", "decode1"}) {
+      plan_.stage_outputs.emplace_back(name, stage_out.at(name));
+      if (keep_stage_outputs) {
+        plan_.buffers[stage_out.at(name).buffer].last_step = static_cast<int>(plan_.steps.size());
+      }
+    }
+  }
+
+ private:
+  const StageSpec& stage_named(const std::string& name) const {
+    for (const StageSpec& stage : arch_.stages) {
+      if (stage.name == name) return stage;
+    }
+    throw std::logic_error("no stage " + name);
+  }
+
+  // Channels the decoder stage gets from upsampling the previous stage.
+  int decoder_upsampled_channels(const StageSpec& decoder) const {
+    for (size_t s = 1; s < arch_.stages.size(); ++s) {
+      if (arch_.stages[s].name == decoder.name) return arch_.stages[s - 1].out_channels;
+    }
+    throw std::logic_error("no stage before " + decoder.name);
+  }
+
+  const Architecture& arch_;
+  ExecutionPlan& plan_;
+};
+
+// First fit, largest buffer first, among buffers whose lifetimes overlap.
+size_t assign_offsets(std::vector<PlannedBuffer>& buffers) {
+  std::vector<size_t> order(buffers.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return buffers[a].bytes > buffers[b].bytes; });
+  std::vector<size_t> placed;
+  size_t arena = 0;
+  for (size_t index : order) {
+    PlannedBuffer& buffer = buffers[index];
+    std::vector<std::pair<size_t, size_t>> taken;  // [begin, end) of live overlapping buffers
+    for (size_t other_index : placed) {
+      const PlannedBuffer& other = buffers[other_index];
+      if (other.first_step <= buffer.last_step && buffer.first_step <= other.last_step) {
+        taken.emplace_back(other.offset, other.offset + align_up(other.bytes, kArenaAlignment));
+      }
+    }
+    std::sort(taken.begin(), taken.end());
+    size_t offset = 0;
+    for (const auto& range : taken) {
+      if (offset + buffer.bytes <= range.first) break;
+      offset = std::max(offset, range.second);
+    }
+    buffer.offset = offset;
+    arena = std::max(arena, offset + align_up(buffer.bytes, kArenaAlignment));
+    placed.push_back(index);
+  }
+  return arena;
+}
+
+}  // namespace
+
+int pad_to_spatial_multiple(int size) {
+  return (size + kSpatialMultiple - 1) / kSpatialMultiple * kSpatialMultiple;
+}
+
+ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
+                                  int max_width, int channel_alignment, size_t element_bytes,
+                                  bool keep_stage_outputs) {
+  ExecutionPlan plan;
+  plan.max_batch = max_batch;
+  plan.max_height = pad_to_spatial_multiple(max_height);
+  plan.max_width = pad_to_spatial_multiple(max_width);
+  plan.channel_alignment = channel_alignment;
+  plan.element_bytes = element_bytes;
+  PlanBuilder(arch, plan).build(keep_stage_outputs);
+  plan.arena_bytes = assign_offsets(plan.buffers);
+  return plan;
+}
+
+}  // namespace m2u

@@ -1,0 +1,89 @@
+// execution_plan.h - the forward pass as a list of kernel steps over
+// buffers in one activation arena (no CUDA here: plain planning).
+//
+// Buffers hold NHWC activations with channels padded to the storage type's
+// 16-byte group (kernels/tensor_view.h). The decoder's concat buffers are
+// written in two slices: the skip tensor by its producer in the encoder
+// (conv1 -> decode2's buffer, conv2 -> decode3's, conv3 -> decode4's, the
+// network input -> decode1's) and the upsampled tensor by the upsampling
+// kernel; the decoder's expand convolution reads the whole buffer. Buffer
+// sizes are planned for the largest frame; a smaller frame uses the same
+// offsets with smaller extents. Buffers whose lifetimes do not overlap share
+// arena memory (first fit, largest first).
+#ifndef M2U_RUNTIME_ENGINE_EXECUTION_PLAN_H
+#define M2U_RUNTIME_ENGINE_EXECUTION_PLAN_H
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "architecture.h"
+
+namespace m2u {
+
+struct PlannedBuffer {
+  std::string name;
+  int pixel_stride;  // padded channels per pixel
+  int downscale;     // resolution = network input / downscale
+  size_t bytes;      // at the planned (largest) size
+  int first_step;
+  int last_step;
+  size_t offset;     // in the arena
+};
+
+// A channel slice of a buffer.
+struct PlannedView {
+  int buffer = -1;  // -1: none
+  int channel_offset = 0;
+  int channels = 0;  // logical channels of the view (for the decoder's
+                     // concat reads: pad(C_up) + C_skip, gap included)
+};
+
+enum class StepKind { kInputConvert, kStem, kPointwise, kDepthwise, kUpsample, kOutput };
+
+struct PlannedStep {
+  StepKind kind;
+  std::string label;  // e.g. "conv4.13.conv.3 (depthwise)"
+  int conv = -1;      // index into Architecture::convs, -1 for input/upsample
+  PlannedView input;
+  PlannedView output;
+  PlannedView residual;
+  int stride = 1;
+};
+
+// For 1x1 convolutions (expand, project, output): logical input channel c
+// lands in column input_columns[c] of the packed weight rows, which are
+// row_length long (zeros elsewhere). Empty for the stem and depthwise convs.
+struct ConvInputLayout {
+  std::vector<int> input_columns;
+  int row_length = 0;
+};
+
+struct ExecutionPlan {
+  int max_batch = 0;
+  int max_height = 0;  // padded to kSpatialMultiple
+  int max_width = 0;
+  int channel_alignment = 0;
+  size_t element_bytes = 0;
+  std::vector<PlannedBuffer> buffers;
+  std::vector<PlannedStep> steps;
+  std::vector<ConvInputLayout> conv_inputs;  // per Architecture::convs entry
+  // Stage outputs ("conv1".."conv4", "decode4".."decode1") as views, valid
+  // after the run only when the plan keeps them (keep_stage_outputs).
+  std::vector<std::pair<std::string, PlannedView>> stage_outputs;
+  size_t arena_bytes = 0;
+};
+
+// Plans the forward of `arch` for frames up to max_batch x max_height x
+// max_width (padded up to multiples of 16 here). `keep_stage_outputs`
+// extends the stage outputs' lifetimes to the end (for tests that compare
+// every stage; costs arena memory).
+ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
+                                  int max_width, int channel_alignment, size_t element_bytes,
+                                  bool keep_stage_outputs);
+
+int pad_to_spatial_multiple(int size);
+
+}  // namespace m2u
+
+#endif  // M2U_RUNTIME_ENGINE_EXECUTION_PLAN_H

@@ -1,0 +1,70 @@
+// packed_weights.cpp - folds batch norm and packs weights (see packed_weights.h).
+#include "packed_weights.h"
+
+#include <cmath>
+
+namespace m2u {
+namespace {
+
+constexpr size_t kBlockAlignment = 16;  // floats
+
+size_t reserve_block(std::vector<float>& values, size_t count) {
+  const size_t offset = (values.size() + kBlockAlignment - 1) / kBlockAlignment * kBlockAlignment;
+  values.resize(offset + count, 0.0f);
+  return offset;
+}
+
+}  // namespace
+
+PackedWeights pack_weights(const Model& model, const ExecutionPlan& plan) {
+  const Architecture& arch = model.architecture;
+  const std::vector<ConvParameters> params = gather_conv_parameters(model);
+  PackedWeights packed;
+  packed.convs.resize(arch.convs.size());
+  for (size_t i = 0; i < arch.convs.size(); ++i) {
+    const ConvSpec& spec = arch.convs[i];
+    const ConvParameters& p = params[i];
+    const int out = spec.out_channels;
+    const int per_group_in = spec.in_channels / spec.groups;
+    const int taps = spec.kernel * spec.kernel;
+    // Folded scale and bias per output channel.
+    std::vector<double> scale(out, 1.0), bias(out, 0.0);
+    for (int co = 0; co < out; ++co) {
+      if (p.has_batch_norm) {
+        scale[co] = p.bn_gamma[co] / std::sqrt(static_cast<double>(p.bn_var[co]) + model.bn_epsilon);
+        bias[co] = p.bn_beta[co] - p.bn_mean[co] * scale[co];
+      } else {
+        bias[co] = p.bias[co];
+      }
+    }
+    auto weight = [&](int co, int ci, int tap) {
+      return static_cast<float>(p.weight[(static_cast<size_t>(co) * per_group_in + ci) * taps + tap] * scale[co]);
+    };
+    PackedConv& conv = packed.convs[i];
+    if (static_cast<int>(i) == arch.stem_conv) {
+      conv.weight_offset = reserve_block(packed.values, static_cast<size_t>(out) * taps * per_group_in);
+      for (int co = 0; co < out; ++co)
+        for (int tap = 0; tap < taps; ++tap)
+          for (int ci = 0; ci < per_group_in; ++ci)
+            packed.values[conv.weight_offset + (static_cast<size_t>(co) * taps + tap) * per_group_in + ci] =
+                weight(co, ci, tap);
+    } else if (spec.is_depthwise()) {
+      conv.weight_offset = reserve_block(packed.values, static_cast<size_t>(out) * taps);
+      for (int co = 0; co < out; ++co)
+        for (int tap = 0; tap < taps; ++tap)
+          packed.values[conv.weight_offset + static_cast<size_t>(co) * taps + tap] = weight(co, 0, tap);
+    } else {
+      const ConvInputLayout& layout = plan.conv_inputs[i];
+      conv.weight_offset = reserve_block(packed.values, static_cast<size_t>(out) * layout.row_length);
+      for (int co = 0; co < out; ++co)
+        for (int ci = 0; ci < spec.in_channels; ++ci)
+          packed.values[conv.weight_offset + static_cast<size_t>(co) * layout.row_length +
+                        layout.input_columns[ci]] = weight(co, ci, 0);
+    }
+    conv.bias_offset = reserve_block(packed.values, out);
+    for (int co = 0; co < out; ++co) packed.values[conv.bias_offset + co] = static_cast<float>(bias[co]);
+  }
+  return packed;
+}
+
+}  // namespace m2u

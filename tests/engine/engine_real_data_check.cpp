@@ -1,0 +1,71 @@
+// engine_real_data_check.cpp - the engine (its kernels, and its on-device
+// input convention) on the real 256x256 crop with the real models, against
+// the goldens of converter/make_real_goldens.py (PyTorch for the two
+// state_dicts, the ONNX graph's own evaluation for the export); prints the
+// figures and the time of each forward.
+// Usage: engine_real_data_check GOLDEN_DIR   (exit 77: skipped)
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "compare.h"
+#include "fixture_file.h"
+#include "m2urt.h"
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s GOLDEN_DIR\n", argv[0]);
+    return 2;
+  }
+  const std::string dir = argv[1];
+  std::ifstream crop_file(dir + "/crop.u8", std::ios::binary);
+  if (!crop_file) {
+    std::printf("skipped: %s/crop.u8 absent (no ../shared/data?)\n", dir.c_str());
+    return 77;
+  }
+  std::vector<uint8_t> crop((std::istreambuf_iterator<char>(crop_file)), std::istreambuf_iterator<char>());
+  int failures = 0;
+  for (const char* name : {"m2unet_rbc_1ch", "m2unet_rbc_3ch", "m2unet_rbc_3ch_relu_bnfolded"}) {
+    m2u_model* model = nullptr;
+    m2u_engine* engine = nullptr;
+    m2u_engine_options options;
+    m2u_engine_options_init(&options);
+    options.max_height = options.max_width = 256;
+    if (m2u_model_load((dir + "/" + name + ".m2u").c_str(), &model) != M2U_OK ||
+        m2u_engine_create(model, &options, &engine) != M2U_OK) {
+      std::printf("FAIL %s: %s\n", name, m2u_last_error());
+      ++failures;
+      m2u_model_destroy(model);
+      continue;
+    }
+    std::vector<float> output(256 * 256);
+    m2u_image in{crop.data(), M2U_MEMORY_HOST, M2U_DTYPE_U8, 1, 1, 256, 256, 0, 0, 0, 0};
+    m2u_image out{output.data(), M2U_MEMORY_HOST, M2U_DTYPE_F32, 1, 1, 256, 256, 0, 0, 0, 0};
+    const auto start = std::chrono::steady_clock::now();
+    const m2u_status status = m2u_engine_run(engine, &in, &out);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (status != M2U_OK) {
+      std::printf("FAIL %s: %s\n", name, m2u_engine_last_error(engine));
+      ++failures;
+    } else {
+      const m2u::ref::FixtureTensors golden = m2u::ref::read_fixture_file(dir + "/" + name + ".m2uf");
+      m2u::ref::HostTensor got(1, 1, 256, 256);
+      got.data = output;
+      const m2u::ref::Comparison c = m2u::ref::compare(got, golden.at("output"));
+      // Probabilities: absolute 1e-4; the ONNX export's logits: relative 1e-4.
+      const bool logits = std::string(name).find("onnx") != std::string::npos ||
+                          std::string(name).find("bnfolded") != std::string::npos;
+      const bool ok = logits ? c.relative <= 1e-4 : c.max_abs_diff <= 1e-4;
+      failures += !ok;
+      std::printf("%s %s: %s; forward %.2f s (emulated when the flavour is emu)\n", ok ? "ok  " : "FAIL", name,
+                  c.describe().c_str(), seconds);
+    }
+    m2u_engine_destroy(engine);
+    m2u_model_destroy(model);
+  }
+  std::printf("engine on real data: %s\n", failures ? "FAILED" : "ok");
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,169 @@
+// test_c_api.cpp - the C API: handles, statuses and messages, options,
+// shapes, strides, output types, host and device pointers.
+#include <doctest/doctest.h>
+
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "engine_test_support.h"
+#include "m2urt.h"
+
+namespace {
+
+bool contains(const char* text, const std::string& part) { return std::string(text).find(part) != std::string::npos; }
+
+struct Loaded {
+  m2u_model* model = nullptr;
+  m2u_engine* engine = nullptr;
+  ~Loaded() {
+    m2u_engine_destroy(engine);
+    m2u_model_destroy(model);
+  }
+};
+
+void load(Loaded& loaded, int height, int width, int batch = 1) {
+  REQUIRE_MESSAGE(m2u_model_load(engine_test::fixture_path("cin1_relu.m2u").c_str(), &loaded.model) == M2U_OK,
+                  m2u_last_error());
+  m2u_engine_options options;
+  m2u_engine_options_init(&options);
+  options.max_batch = batch;
+  options.max_height = height;
+  options.max_width = width;
+  REQUIRE_MESSAGE(m2u_engine_create(loaded.model, &options, &loaded.engine) == M2U_OK, m2u_last_error());
+}
+
+}  // namespace
+
+TEST_CASE("loading reports missing and malformed files with their names") {
+  m2u_model* model = reinterpret_cast<m2u_model*>(0x1);
+  CHECK(m2u_model_load("/nonexistent/rbc.m2u", &model) == M2U_ERROR_FILE);
+  CHECK(model == nullptr);
+  CHECK(contains(m2u_last_error(), "/nonexistent/rbc.m2u: cannot open"));
+  const char garbage[300] = "not a model";
+  CHECK(m2u_model_load_memory(garbage, sizeof(garbage), &model) == M2U_ERROR_BAD_MODEL);
+  CHECK(contains(m2u_last_error(), "not an .m2u weights file"));
+  CHECK(m2u_model_load(nullptr, &model) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(m2u_model_load("x", nullptr) == M2U_ERROR_INVALID_ARGUMENT);
+  m2u_model_destroy(nullptr);
+  m2u_engine_destroy(nullptr);
+}
+
+TEST_CASE("a model from memory equals the model from its file; info describes it") {
+  std::ifstream file(engine_test::fixture_path("cin3_relu6.m2u"), std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  m2u_model* model = nullptr;
+  REQUIRE(m2u_model_load_memory(bytes.data(), bytes.size(), &model) == M2U_OK);
+  m2u_model_info info;
+  REQUIRE(m2u_model_get_info(model, &info) == M2U_OK);
+  CHECK(info.in_channels == 3);
+  CHECK(info.out_channels == 1);
+  CHECK(info.output_is_sigmoid == 1);
+  CHECK(info.input_normalization == M2U_INPUT_AFFINE);
+  CHECK(info.pixel_scale == 255.0f);
+  m2u_model_destroy(model);
+}
+
+TEST_CASE("engine options are validated") {
+  m2u_model* model = nullptr;
+  REQUIRE(m2u_model_load(engine_test::fixture_path("cin1_relu.m2u").c_str(), &model) == M2U_OK);
+  m2u_engine_options options;
+  m2u_engine_options_init(&options);
+  CHECK(options.max_batch == 1);
+  m2u_engine* engine = nullptr;
+  options.max_height = 0;
+  CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(m2u_last_error(), "max_batch, max_height and max_width must be >= 1"));
+  m2u_engine_options_init(&options);
+  options.precision = static_cast<m2u_precision>(7);
+  CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
+  m2u_engine_options_init(&options);
+  options.device = 3;
+  CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_NO_DEVICE);
+  CHECK(engine == nullptr);
+  m2u_model_destroy(model);
+}
+
+TEST_CASE("runs refuse images that do not fit, naming the sizes") {
+  Loaded loaded;
+  load(loaded, 32, 48);
+  std::vector<uint8_t> frame(64 * 64, 0);
+  std::vector<float> out(64 * 64, 0.0f);
+  m2u_image input = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, 64, 64);
+  m2u_image output = engine_test::host_image(out.data(), M2U_DTYPE_F32, 1, 1, 64, 64);
+  CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_ERROR_SHAPE);
+  CHECK(contains(m2u_engine_last_error(loaded.engine), "input is 1 x 64 x 64; this engine takes 1..1 frames of at most 32 x 48"));
+  input.height = output.height = 30;
+  input.width = output.width = 40;
+  output.channels = 2;
+  CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_ERROR_SHAPE);
+  CHECK(contains(m2u_engine_last_error(loaded.engine), "expected 1 x 1 x 30 x 40"));
+  output.channels = 1;
+  input.channels = 3;
+  CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_ERROR_SHAPE);
+  input.channels = 1;
+  input.row_stride = 10;
+  CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_ERROR_INVALID_ARGUMENT);
+  input.row_stride = 0;
+  input.data = nullptr;
+  CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_ERROR_INVALID_ARGUMENT);
+  input.data = frame.data();
+  CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_OK);
+  CHECK(std::string(m2u_engine_last_error(loaded.engine)).empty());
+}
+
+TEST_CASE("strided U16 host input, U8 output and device pointers agree with the packed float path") {
+  const int height = 30, width = 40;
+  Loaded loaded;
+  load(loaded, height, width);
+  // A 12-bit frame in a row-padded 16-bit buffer, and the same as floats.
+  const size_t row_stride = (width + 6) * sizeof(uint16_t);
+  std::vector<uint16_t> raw(static_cast<size_t>(height) * (width + 6), 0xFFFF);
+  std::vector<float> intensity(static_cast<size_t>(height) * width);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const uint16_t v = static_cast<uint16_t>((y * 97 + x * 31) % 4096);
+      raw[y * (width + 6) + x] = v;
+      intensity[y * width + x] = v / 4095.0f;
+    }
+  std::vector<float> from_float(height * width), from_u16(height * width);
+  m2u_image f32_in = engine_test::host_image(intensity.data(), M2U_DTYPE_F32, 1, 1, height, width);
+  m2u_image out = engine_test::host_image(from_float.data(), M2U_DTYPE_F32, 1, 1, height, width);
+  REQUIRE(m2u_engine_run(loaded.engine, &f32_in, &out) == M2U_OK);
+  m2u_image u16_in = engine_test::host_image(raw.data(), M2U_DTYPE_U16, 1, 1, height, width);
+  u16_in.row_stride = row_stride;
+  u16_in.significant_bits = 12;
+  out.data = from_u16.data();
+  REQUIRE(m2u_engine_run(loaded.engine, &u16_in, &out) == M2U_OK);
+  for (size_t i = 0; i < from_float.size(); ++i) CHECK(std::fabs(from_float[i] - from_u16[i]) <= 1e-5f);
+
+  std::vector<uint8_t> as_u8(height * width);
+  m2u_image u8_out = engine_test::host_image(as_u8.data(), M2U_DTYPE_U8, 1, 1, height, width);
+  REQUIRE(m2u_engine_run(loaded.engine, &f32_in, &u8_out) == M2U_OK);
+  for (size_t i = 0; i < as_u8.size(); ++i) {
+    CHECK(std::abs(static_cast<int>(as_u8[i]) - static_cast<int>(std::lround(from_float[i] * 255.0f))) <= 1);
+  }
+
+  void* device_in = nullptr;
+  void* device_out = nullptr;
+  REQUIRE(cudaMalloc(&device_in, intensity.size() * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMalloc(&device_out, from_float.size() * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMemcpy(device_in, intensity.data(), intensity.size() * sizeof(float), cudaMemcpyHostToDevice) == cudaSuccess);
+  m2u_image d_in = f32_in, d_out = out;
+  d_in.data = device_in;
+  d_in.memory = M2U_MEMORY_DEVICE;
+  d_out.data = device_out;
+  d_out.memory = M2U_MEMORY_DEVICE;
+  REQUIRE(m2u_engine_run(loaded.engine, &d_in, &d_out) == M2U_OK);
+  REQUIRE(m2u_engine_synchronize(loaded.engine) == M2U_OK);
+  std::vector<float> from_device(from_float.size());
+  REQUIRE(cudaMemcpy(from_device.data(), device_out, from_device.size() * sizeof(float), cudaMemcpyDeviceToHost) == cudaSuccess);
+  CHECK(from_device == from_float);
+  cudaFree(device_in);
+  cudaFree(device_out);
+}

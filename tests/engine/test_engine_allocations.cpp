@@ -1,0 +1,60 @@
+// test_engine_allocations.cpp - a run allocates nothing: no host heap
+// allocation (global operator new is counted in this test binary) and, in
+// the emu flavour, no device allocation (the emulated runtime's counters).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "engine_test_support.h"
+#include "weights_loader.h"
+#if defined(M2U_FLAVOUR_EMU)
+#include "emu/emu_device_state.h"
+#endif
+
+namespace {
+std::atomic<long> g_host_allocations{0};
+std::atomic<bool> g_counting{false};
+}  // namespace
+
+void* operator new(size_t size) {
+  if (g_counting.load(std::memory_order_relaxed)) g_host_allocations.fetch_add(1);
+  if (void* p = std::malloc(size ? size : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+TEST_CASE("inference allocates no host or device memory, and the arena is reported") {
+  m2u::Model model;
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path("cin3_relu6.m2u"), &model, &error), error);
+  m2u::EngineOptions options;
+  options.max_height = 64;
+  options.max_width = 96;
+  m2u_status status = M2U_OK;
+  std::unique_ptr<m2u::Engine> engine = m2u::Engine::create(model, options, &status, &error);
+  REQUIRE_MESSAGE(engine, error);
+  std::vector<uint8_t> frame(48 * 80, 128);
+  std::vector<float> probabilities(48 * 80);
+  const m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, 48, 80);
+  const m2u_image out = engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, 1, 1, 48, 80);
+  REQUIRE(engine->run(in, out) == M2U_OK);  // warm-up: the emulation sizes its pools
+#if defined(M2U_FLAVOUR_EMU)
+  const m2u_emu::MemoryCounters before = m2u_emu::memory_counters();
+#endif
+  g_host_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 3; ++i) REQUIRE(engine->run(in, out) == M2U_OK);
+  g_counting = false;
+  CHECK(g_host_allocations.load() == 0);
+#if defined(M2U_FLAVOUR_EMU)
+  CHECK(m2u_emu::memory_counters().device_allocations == before.device_allocations);
+#endif
+  MESSAGE("host allocations in 3 runs: " << g_host_allocations.load() << "; arena " << engine->arena_bytes()
+                                         << " bytes, weights " << engine->weight_bytes() << " bytes (64x96 max)");
+}

@@ -1,0 +1,120 @@
+// test_engine_fixtures.cpp - the engine's kernels (emu flavour: executed by
+// the SIMT emulation) equal the PyTorch fixtures at every stage, for raw-BN
+// and folded models, Cin 1 and 3, batch 1 and 2; frames that are not
+// multiples of 16 equal the reference on the zero-padded frame; the model's
+// input convention is applied on the device.
+#include <doctest/doctest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "compare.h"
+#include "emu_test_support.h"
+#include "engine.h"
+#include "engine_test_support.h"
+#include "fixture_file.h"
+#include "reference_forward.h"
+#include "reference_preprocess.h"
+#include "weights_loader.h"
+
+namespace {
+
+constexpr double kStageTolerance = 1e-4;  // FP32 kernels vs float64 goldens
+constexpr double kOutputTolerance = 1e-4;  // probabilities, absolute
+
+std::unique_ptr<m2u::Engine> make_engine(const m2u::Model& model, int batch, int height, int width) {
+  m2u::EngineOptions options;
+  options.max_batch = batch;
+  options.max_height = height;
+  options.max_width = width;
+  options.keep_stage_outputs = true;
+  m2u_status status = M2U_OK;
+  std::string error;
+  std::unique_ptr<m2u::Engine> engine = m2u::Engine::create(model, options, &status, &error);
+  REQUIRE_MESSAGE(engine, error);
+  return engine;
+}
+
+void check_fixture(const std::string& name, uint64_t seed) {
+  emu_test::ScopedSeed scoped(seed);
+  m2u::Model model;
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path(name + ".m2u"), &model, &error), error);
+  engine_test::use_identity_convention(model);
+  const m2u::ref::FixtureTensors golden = m2u::ref::read_fixture_file(engine_test::fixture_path(name + ".m2uf"));
+  const m2u::ref::HostTensor& input = golden.at("input");
+  const m2u::ref::HostTensor& expected = golden.at("output");
+  std::unique_ptr<m2u::Engine> engine = make_engine(model, input.n, input.h, input.w);
+  std::vector<float> pixels = engine_test::interleave(input, input.h, input.w);
+  std::vector<float> probabilities(expected.data.size(), -1.0f);
+  const m2u_image in = engine_test::host_image(pixels.data(), M2U_DTYPE_F32, input.n, input.c, input.h, input.w);
+  const m2u_image out =
+      engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, expected.n, expected.c, expected.h, expected.w);
+  REQUIRE_MESSAGE(engine->run(in, out) == M2U_OK, engine->last_error());
+  for (const std::string stage : {"conv1", "conv2", "conv3", "conv4", "decode4", "decode3", "decode2", "decode1"}) {
+    std::vector<float> got;
+    int channels = 0;
+    REQUIRE(engine->read_stage(stage, input.n, input.h, input.w, &got, &channels) == M2U_OK);
+    const m2u::ref::HostTensor& want = golden.at(stage);
+    const m2u::ref::Comparison c = m2u::ref::compare(engine_test::as_tensor(got, want.n, channels, want.h, want.w), want);
+    CHECK_MESSAGE(c.within(kStageTolerance), name << " " << stage << ": " << c.describe());
+    MESSAGE(name << " seed " << seed << " " << stage << ": " << c.describe());
+  }
+  const m2u::ref::Comparison c = m2u::ref::compare(
+      engine_test::as_tensor(probabilities, expected.n, expected.c, expected.h, expected.w), expected);
+  CHECK_MESSAGE(c.max_abs_diff <= kOutputTolerance, name << " output: " << c.describe());
+  MESSAGE(name << " seed " << seed << " output: " << c.describe());
+}
+
+}  // namespace
+
+TEST_CASE("engine = PyTorch fixtures at every stage") {
+  check_fixture("cin3_relu6", 0);
+  check_fixture("cin1_relu", 7);
+  check_fixture("cin3_relu6_folded", 12345);
+}
+
+TEST_CASE("a frame that is not a multiple of 16 equals the reference on the zero-padded frame") {
+  m2u::Model model;
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path("cin1_relu.m2u"), &model, &error), error);
+  engine_test::use_identity_convention(model);
+  const m2u::ref::HostTensor full = m2u::ref::read_fixture_file(engine_test::fixture_path("cin1_relu.m2uf")).at("input");
+  const int height = 37, width = 70;  // padded to 48 x 80
+  m2u::ref::HostTensor padded(1, 1, full.h, full.w, 0.0f);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) padded.at(0, 0, y, x) = full.at(0, 0, y, x);
+  const m2u::ref::HostTensor reference = m2u::ref::reference_forward(model, padded).at("output");
+
+  std::unique_ptr<m2u::Engine> engine = make_engine(model, 1, height, width);
+  std::vector<float> pixels = engine_test::interleave(full, height, width);
+  std::vector<float> probabilities(static_cast<size_t>(height) * width, -1.0f);
+  REQUIRE(engine->run(engine_test::host_image(pixels.data(), M2U_DTYPE_F32, 1, 1, height, width),
+                      engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, 1, 1, height, width)) == M2U_OK);
+  m2u::ref::HostTensor cropped(1, 1, height, width);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) cropped.at(0, 0, y, x) = reference.at(0, 0, y, x);
+  const m2u::ref::Comparison c = m2u::ref::compare(engine_test::as_tensor(probabilities, 1, 1, height, width), cropped);
+  CHECK_MESSAGE(c.max_abs_diff <= kOutputTolerance, c.describe());
+  MESSAGE("37x70 frame (padded to 48x80): " << c.describe());
+}
+
+TEST_CASE("the model's input convention runs on the device: 8-bit grey, per-image standardisation") {
+  m2u::Model model;  // cin1_relu keeps its own convention: per-image standardisation
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path("cin1_relu.m2u"), &model, &error), error);
+  REQUIRE(model.input.normalization == m2u::NormalizationKind::kPerImageStandardize);
+  const int height = 48, width = 64;
+  std::vector<uint8_t> grey(static_cast<size_t>(height) * width);
+  std::mt19937 rng(3);
+  for (uint8_t& v : grey) v = static_cast<uint8_t>(rng() % 256);
+  const m2u::ref::HostTensor input = m2u::ref::apply_input_convention(model.input, 1, grey.data(), height, width, 255);
+  const m2u::ref::HostTensor reference = m2u::ref::reference_forward(model, input).at("output");
+  std::unique_ptr<m2u::Engine> engine = make_engine(model, 1, height, width);
+  std::vector<float> probabilities(static_cast<size_t>(height) * width, -1.0f);
+  REQUIRE(engine->run(engine_test::host_image(grey.data(), M2U_DTYPE_U8, 1, 1, height, width),
+                      engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, 1, 1, height, width)) == M2U_OK);
+  const m2u::ref::Comparison c = m2u::ref::compare(engine_test::as_tensor(probabilities, 1, 1, height, width), reference);
+  CHECK_MESSAGE(c.max_abs_diff <= kOutputTolerance, c.describe());
+}

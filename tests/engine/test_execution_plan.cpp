@@ -1,0 +1,76 @@
+// test_execution_plan.cpp - the plan's invariants: buffers alive at the same
+// time never share arena bytes, every view fits its buffer, concat slices
+// sit where the decoder's weights expect them; arena sizes reported.
+#include <doctest/doctest.h>
+
+#include "architecture.h"
+#include "execution_plan.h"
+
+namespace {
+
+m2u::Architecture arch(int in_channels) {
+  return m2u::make_architecture(in_channels, 1, m2u::Activation::kRelu6, m2u::Activation::kSigmoid);
+}
+
+void check_invariants(const m2u::ExecutionPlan& plan) {
+  for (size_t a = 0; a < plan.buffers.size(); ++a) {
+    const m2u::PlannedBuffer& x = plan.buffers[a];
+    REQUIRE_MESSAGE(x.first_step >= 0, x.name << " is never used");
+    CHECK(x.offset % 256 == 0);
+    CHECK(x.offset + x.bytes <= plan.arena_bytes);
+    for (size_t b = a + 1; b < plan.buffers.size(); ++b) {
+      const m2u::PlannedBuffer& y = plan.buffers[b];
+      const bool live_together = x.first_step <= y.last_step && y.first_step <= x.last_step;
+      const bool share_bytes = x.offset < y.offset + y.bytes && y.offset < x.offset + x.bytes;
+      CHECK_MESSAGE(!(live_together && share_bytes), x.name << " and " << y.name << " overlap");
+    }
+  }
+  for (const m2u::PlannedStep& step : plan.steps) {
+    for (const m2u::PlannedView* v : {&step.input, &step.output, &step.residual}) {
+      if (v->buffer < 0) continue;
+      const int padded = (v->channels + plan.channel_alignment - 1) / plan.channel_alignment * plan.channel_alignment;
+      CHECK_MESSAGE(v->channel_offset + padded <= plan.buffers[v->buffer].pixel_stride, step.label);
+      CHECK(v->channel_offset % plan.channel_alignment == 0);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("plans hold their invariants for Cin 1 and 3, with and without kept stages") {
+  for (int in_channels : {1, 3}) {
+    for (bool keep : {false, true}) {
+      check_invariants(m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 4, 4, keep));
+    }
+  }
+}
+
+TEST_CASE("frame sizes are padded to multiples of 16") {
+  const m2u::ExecutionPlan plan = m2u::make_execution_plan(arch(1), 1, 40, 70, 4, 4, false);
+  CHECK(plan.max_height == 48);
+  CHECK(plan.max_width == 80);
+}
+
+TEST_CASE("decoder concat layout: skip slices after the padded upsampled channels") {
+  const m2u::Architecture a = arch(3);
+  const m2u::ExecutionPlan plan = m2u::make_execution_plan(a, 1, 64, 64, 4, 4, false);
+  // decode1.ir1's expand conv reads [30 upsampled | 2 pad | 3 input | 1 pad].
+  const int expand = a.blocks[a.stages[7].blocks.front()].convs.front();
+  const m2u::ConvInputLayout& layout = plan.conv_inputs[expand];
+  REQUIRE(layout.input_columns.size() == 33);
+  CHECK(layout.input_columns[29] == 29);
+  CHECK(layout.input_columns[30] == 32);
+  CHECK(layout.row_length == 36);
+}
+
+TEST_CASE("arena sizes (FP32) at 256, 512 and 1024 square") {
+  for (int size : {256, 512, 1024}) {
+    const m2u::ExecutionPlan plan = m2u::make_execution_plan(arch(3), 1, size, size, 4, 4, false);
+    size_t total = 0;
+    for (const m2u::PlannedBuffer& b : plan.buffers) total += b.bytes;
+    MESSAGE("Cin 3, " << size << "x" << size << ": arena " << plan.arena_bytes / (1024.0 * 1024.0)
+                      << " MiB for " << plan.buffers.size() << " buffers of " << total / (1024.0 * 1024.0)
+                      << " MiB in all");
+    CHECK(plan.arena_bytes < total);
+  }
+}

@@ -1,0 +1,124 @@
+// test_depthwise_conv.cpp - depthwise_conv against the CPU reference
+// (conv2d 3x3 with groups = channels, bias, activation) in FP32 and FP16
+// storage: odd sizes at stride 1 and 2, 33 / 19 / 5 channels, every
+// activation, input and output views that are slices of wider buffers,
+// several schedules.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "conv_kernels.h"
+#include "emu_test_support.h"
+#include "kernel_test_support.h"
+#include "reference_ops.h"
+
+namespace {
+
+using namespace kernel_test;
+
+// The input at `input_offset` of a buffer `input_extra` channels wider than
+// its padded slice; the output likewise.
+struct DepthwiseCase {
+  std::string name;
+  int batch;
+  int height;
+  int width;
+  int channels;
+  int stride;
+  int input_offset;
+  int input_extra;
+  int output_offset;
+  int output_extra;
+};
+
+template <typename T>
+void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase>& activations,
+                        uint32_t seed, WorstError* worst) {
+  constexpr float kForeign = -55.0f;
+  const int padded = m2u::padded_channels<T>(c.channels);
+  const HostTensor input = rounded_to<T>(random_tensor(c.batch, c.channels, c.height, c.width, seed));
+  const BufferShape input_shape{c.batch, c.height, c.width, c.input_offset + padded + c.input_extra};
+  std::vector<T> input_contents = filled_buffer<T>(input_shape, kForeign);
+  write_slice(input_contents, input_shape, c.input_offset, input);
+  const DeviceInput<T> device_input(input_shape, input_contents);
+
+  const std::vector<float> weight = random_values(static_cast<size_t>(c.channels) * 9, seed + 1);
+  const std::vector<float> bias = random_values(c.channels, seed + 2);
+  DeviceBuffer<float> device_weight(weight.size());
+  device_weight.upload(weight);
+  DeviceBuffer<float> device_bias(bias.size());
+  device_bias.upload(bias);
+
+  const HostTensor convolved = m2u::ref::conv2d(input, weight, bias, c.channels, 3, c.stride, c.channels);
+  const BufferShape output_shape{c.batch, convolved.h, convolved.w, c.output_offset + padded + c.output_extra};
+  const std::vector<T> before = output_before<T>(output_shape, c.output_offset, c.channels, kForeign);
+
+  for (const ActivationCase& activation : activations) {
+    const HostTensor expected = m2u::ref::activation(convolved, activation.reference);
+    for (uint64_t schedule : emu_test::test_seeds()) {
+      emu_test::ScopedSeed scoped(schedule);
+      DeviceBuffer<T> output(output_shape.elements());
+      output.upload(before);
+      const cudaError_t status = m2u::depthwise_conv<T>(
+          device_input.view(c.input_offset, c.channels),
+          view_of(output.data(), output_shape, c.output_offset, c.channels), device_weight.data(),
+          device_bias.data(), c.stride, activation.kernel, nullptr);
+      const std::string context = Precision<T>::name() + " " + c.name + " " + activation.name +
+                                  " schedule " + std::to_string(schedule);
+      REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
+      check_output(output, before, output_shape, c.output_offset, expected, Precision<T>::kTolerance,
+                   context, worst);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("depthwise_conv matches the reference at stride 1 and 2", T, float, __half) {
+  WorstError worst;
+  run_depthwise_case<T>({"2x17x34 33ch stride 1", 2, 17, 34, 33, 1, 0, 0, 0, 0}, all_activations(), 10, &worst);
+  run_depthwise_case<T>({"2x17x35 19ch stride 2", 2, 17, 35, 19, 2, 0, 0, 0, 0}, all_activations(), 20, &worst);
+  run_depthwise_case<T>({"1x9x18 5ch stride 2", 1, 9, 18, 5, 2, 0, 0, 0, 0}, all_activations(), 30, &worst);
+  run_depthwise_case<T>({"1x9x18 5ch stride 1", 1, 9, 18, 5, 1, 0, 0, 0, 0}, {all_activations()[2]}, 40, &worst);
+  // Images smaller than the kernel: every tap but the centre is padding.
+  run_depthwise_case<T>({"2x1x2 19ch stride 2", 2, 1, 2, 19, 2, 0, 0, 0, 0}, {all_activations()[0]}, 50, &worst);
+  run_depthwise_case<T>({"1x2x1 19ch stride 1", 1, 2, 1, 19, 1, 0, 0, 0, 0}, {all_activations()[0]}, 60, &worst);
+  MESSAGE(Precision<T>::name() << " depthwise_conv worst relative error " << worst.relative);
+}
+
+TEST_CASE_TEMPLATE("depthwise_conv reads and writes slices of wider buffers", T, float, __half) {
+  WorstError worst;
+  const int offset = m2u::ChannelAlignment<T>::value * 3;
+  run_depthwise_case<T>({"2x17x35 19ch stride 2 slices", 2, 17, 35, 19, 2, offset, 8, 8, 16},
+                        {all_activations()[1]}, 70, &worst);
+  run_depthwise_case<T>({"2x9x17 33ch stride 1 slices", 2, 9, 17, 33, 1, 0, 16, offset, 8},
+                        {all_activations()[3]}, 80, &worst);
+  MESSAGE(Precision<T>::name() << " depthwise_conv on slices worst relative error " << worst.relative);
+}
+
+TEST_CASE_TEMPLATE("depthwise_conv rejects views that do not fit", T, float, __half) {
+  const BufferShape input_shape{2, 17, 35, 24};
+  const BufferShape output_shape{2, 9, 18, 24};
+  DeviceBuffer<T> input_buffer(input_shape.elements());
+  DeviceBuffer<T> output_buffer(output_shape.elements());
+  DeviceBuffer<float> weight(19 * 9);
+  const m2u::TensorView<const T> input = view_of<const T>(input_buffer.data(), input_shape, 0, 19);
+  const m2u::TensorView<T> output = view_of(output_buffer.data(), output_shape, 0, 19);
+  const auto run = [&](m2u::TensorView<const T> in, m2u::TensorView<T> out, int stride) {
+    return m2u::depthwise_conv<T>(in, out, weight.data(), weight.data(), stride,
+                                  m2u::KernelActivation::kRelu6, nullptr);
+  };
+  REQUIRE(run(input, output, 2) == cudaSuccess);
+  CHECK(run(input, output, 1) == cudaErrorInvalidValue);
+  CHECK(run(input, output, 3) == cudaErrorInvalidValue);
+  m2u::TensorView<T> fewer_channels = output;
+  fewer_channels.channels = 18;
+  CHECK(run(input, fewer_channels, 2) == cudaErrorInvalidValue);
+  m2u::TensorView<const T> narrow = input;
+  narrow.pixel_stride = 20 - m2u::ChannelAlignment<T>::value;
+  CHECK(run(narrow, output, 2) == cudaErrorInvalidValue);
+  m2u::TensorView<T> other_batch = output;
+  other_batch.batch = 1;
+  CHECK(run(input, other_batch, 2) == cudaErrorInvalidValue);
+}
