@@ -232,6 +232,9 @@ def _check_header(data, h):
         _fail("header field pixel_scale is %r; must be finite and > 0" % h["pixel_scale"])
     if not (math.isfinite(h["std_floor"]) and h["std_floor"] >= 0):
         _fail("header field std_floor is %r; must be finite and >= 0" % h["std_floor"])
+    if h["input_normalization"] == 1 and not h["std_floor"] > 0:
+        _fail("header field std_floor is 0 with per-image standardisation; "
+              "must be > 0 so that a flat frame does not divide by zero")
     cin = h["in_channels"]
     for key in ("channel_mean", "channel_std"):
         for c, value in enumerate(h[key]):

@@ -48,7 +48,8 @@ M2U_HOT_KERNEL __global__ void kernel_conv_stem(TensorView<const T> input, Tenso
     staged_weight[i] =
         co < out_channels ? __ldg(weight + (co * 9 + tap) * input_channels + ci) : 0.0f;
   }
-  for (int co = static_cast<int>(threadIdx.x); co < padded_out; co += static_cast<int>(blockDim.x)) {
+  for (int co = static_cast<int>(threadIdx.x); co < padded_out;
+       co += static_cast<int>(blockDim.x)) {
     staged_bias[co] = co < out_channels ? __ldg(bias + co) : 0.0f;
   }
   __syncthreads();
@@ -61,37 +62,38 @@ M2U_HOT_KERNEL __global__ void kernel_conv_stem(TensorView<const T> input, Tenso
   const int n = static_cast<int>(blockIdx.z);
 
   float sums[kGroup];
-M2U_UNROLL
+  M2U_UNROLL
   for (int q = 0; q < kGroup; q += 4) {
     float quad[4];
     load_quad(staged_bias + first_channel + q, quad);
-M2U_UNROLL
+    M2U_UNROLL
     for (int j = 0; j < 4; ++j) sums[q + j] = quad[j];
   }
-M2U_UNROLL
+  M2U_UNROLL
   for (int ky = 0; ky < 3; ++ky) {
     const int iy = 2 * oy - 1 + ky;
     if (iy < 0 || iy >= input.height) continue;
-M2U_UNROLL
+    M2U_UNROLL
     for (int kx = 0; kx < 3; ++kx) {
       const int ix = 2 * ox - 1 + kx;
       if (ix < 0 || ix >= input.width) continue;
       const T* pixel = pixel_at(input, n, iy, ix);
-      const float* tap_weight = staged_weight + (ky * 3 + kx) * input_channels * padded_out + first_channel;
+      const float* tap_weight =
+          staged_weight + (ky * 3 + kx) * input_channels * padded_out + first_channel;
       for (int ci = 0; ci < input_channels; ++ci) {
         const float value = load_as_float(pixel + ci);
-M2U_UNROLL
+        M2U_UNROLL
         for (int q = 0; q < kGroup; q += 4) {
           float quad[4];
           load_quad(tap_weight + ci * padded_out + q, quad);
-M2U_UNROLL
+          M2U_UNROLL
           for (int j = 0; j < 4; ++j) sums[q + j] += value * quad[j];
         }
       }
     }
   }
   float results[kGroup];
-M2U_UNROLL
+  M2U_UNROLL
   for (int j = 0; j < kGroup; ++j) {
     results[j] = first_channel + j < out_channels ? activate(sums[j], activation) : 0.0f;
   }

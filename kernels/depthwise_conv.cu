@@ -18,10 +18,10 @@ namespace m2u {
 namespace {
 
 template <typename T>
-M2U_HOT_KERNEL __global__ void kernel_depthwise_conv(TensorView<const T> input, TensorView<T> output,
-                                                     const float* weight, const float* bias,
-                                                     int stride, KernelActivation activation,
-                                                     int groups) {
+M2U_HOT_KERNEL __global__ void kernel_depthwise_conv(TensorView<const T> input,
+                                                     TensorView<T> output, const float* weight,
+                                                     const float* bias, int stride,
+                                                     KernelActivation activation, int groups) {
   constexpr int kGroup = ChannelAlignment<T>::value;
   const int row_thread = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (row_thread >= output.width * groups) return;
@@ -32,21 +32,21 @@ M2U_HOT_KERNEL __global__ void kernel_depthwise_conv(TensorView<const T> input, 
   const int channels = output.channels;
 
   float sums[kGroup];
-M2U_UNROLL
+  M2U_UNROLL
   for (int j = 0; j < kGroup; ++j) {
     sums[j] = first_channel + j < channels ? __ldg(bias + first_channel + j) : 0.0f;
   }
-M2U_UNROLL
+  M2U_UNROLL
   for (int ky = 0; ky < 3; ++ky) {
     const int iy = oy * stride - 1 + ky;
     if (iy < 0 || iy >= input.height) continue;
-M2U_UNROLL
+    M2U_UNROLL
     for (int kx = 0; kx < 3; ++kx) {
       const int ix = ox * stride - 1 + kx;
       if (ix < 0 || ix >= input.width) continue;
       float values[kGroup];
       load_group(pixel_at(input, n, iy, ix) + first_channel, values);
-M2U_UNROLL
+      M2U_UNROLL
       for (int j = 0; j < kGroup; ++j) {
         const int c = first_channel + j;
         if (c < channels) sums[j] += values[j] * __ldg(weight + c * 9 + ky * 3 + kx);
@@ -54,7 +54,7 @@ M2U_UNROLL
     }
   }
   float results[kGroup];
-M2U_UNROLL
+  M2U_UNROLL
   for (int j = 0; j < kGroup; ++j) {
     results[j] = first_channel + j < channels ? activate(sums[j], activation) : 0.0f;
   }
@@ -69,8 +69,7 @@ cudaError_t depthwise_conv(TensorView<const T> input, TensorView<T> output, cons
                            cudaStream_t stream) {
   if (!valid_view(input) || !valid_view(output) || weight == nullptr || bias == nullptr ||
       (stride != 1 && stride != 2) || output.batch != input.batch ||
-      output.channels != input.channels ||
-      output.height != (input.height + stride - 1) / stride ||
+      output.channels != input.channels || output.height != (input.height + stride - 1) / stride ||
       output.width != (input.width + stride - 1) / stride) {
     return cudaErrorInvalidValue;
   }

@@ -24,8 +24,12 @@
 namespace m2u {
 
 __device__ __forceinline__ float load_as_float(const float* source) { return *source; }
-__device__ __forceinline__ float load_as_float(const __half* source) { return __half2float(*source); }
-__device__ __forceinline__ void store_from_float(float* destination, float value) { *destination = value; }
+__device__ __forceinline__ float load_as_float(const __half* source) {
+  return __half2float(*source);
+}
+__device__ __forceinline__ void store_from_float(float* destination, float value) {
+  *destination = value;
+}
 __device__ __forceinline__ void store_from_float(__half* destination, float value) {
   *destination = __float2half_rn(value);
 }
@@ -90,7 +94,8 @@ __device__ __forceinline__ T* pixel_at(const TensorView<T>& view, int n, int y, 
 }
 
 // Value `index` of a row of a PixelImage of `type` (exact as float).
-__device__ __forceinline__ float raw_pixel_value(const unsigned char* row, PixelType type, int index) {
+__device__ __forceinline__ float raw_pixel_value(const unsigned char* row, PixelType type,
+                                                 int index) {
   switch (type) {
     case PixelType::kU8:
       return row[index];

@@ -29,7 +29,7 @@ int statistics_parts(const PixelImage& image) {
   return image.height < kMaxStatisticsParts ? image.height : kMaxStatisticsParts;
 }
 
-// The sum of every thread's `value`, in a fixed order, returned to thread 0.
+// The sum of every thread's `value`, added in a fixed order, returned to every thread.
 __device__ double block_sum(double value) {
   __shared__ double values[kStatisticsThreads];
   const int thread = static_cast<int>(threadIdx.x);
@@ -44,7 +44,8 @@ __device__ double block_sum(double value) {
 
 // The first row of image n.
 __device__ __forceinline__ const unsigned char* image_rows(const PixelImage& image, int n) {
-  return static_cast<const unsigned char*>(image.data) + static_cast<size_t>(n) * image.image_stride_bytes;
+  return static_cast<const unsigned char*>(image.data) +
+         static_cast<size_t>(n) * image.image_stride_bytes;
 }
 
 __global__ void kernel_image_sums(PixelImage image, double* partials) {
@@ -130,8 +131,8 @@ cudaError_t image_statistics(const PixelImage& image, const KernelInputConventio
   const int finish_block = 32;
   return launch("image_statistics_finish", kernel_image_statistics_finish,
                 dim3(static_cast<unsigned>((image.batch + finish_block - 1) / finish_block)),
-                dim3(finish_block), 0, stream, partials, image.batch, parts, values_per_image, scale,
-                normalization.std_floor, stats);
+                dim3(finish_block), 0, stream, partials, image.batch, parts, values_per_image,
+                scale, normalization.std_floor, stats);
 }
 
 }  // namespace m2u

@@ -27,7 +27,7 @@ constexpr int kConventionChannels = 8;  // KernelInputConvention's per-channel e
 // would put it in local memory).
 __device__ __forceinline__ float channel_entry(const float (&values)[kConventionChannels], int c) {
   float entry = values[0];
-M2U_UNROLL
+  M2U_UNROLL
   for (int i = 1; i < kConventionChannels; ++i) {
     if (c == i) entry = values[i];
   }
@@ -47,7 +47,7 @@ __global__ void kernel_input_convert(PixelImage image, KernelInputConvention nor
   const int n = static_cast<int>(blockIdx.z);
 
   float results[kGroup];
-M2U_UNROLL
+  M2U_UNROLL
   for (int j = 0; j < kGroup; ++j) results[j] = 0.0f;
   if (y < image.height && x < image.width) {
     const unsigned char* row = static_cast<const unsigned char*>(image.data) +
@@ -60,7 +60,7 @@ M2U_UNROLL
       image_mean = stats[2 * n];
       image_inverse_std = stats[2 * n + 1];
     }
-M2U_UNROLL
+    M2U_UNROLL
     for (int j = 0; j < kGroup; ++j) {
       const int c = first_channel + j;
       if (c >= output.channels || (grey && c > 0 && !normalization.replicate_grey)) continue;

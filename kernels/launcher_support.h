@@ -69,13 +69,14 @@ inline size_t pixel_type_bytes(PixelType type) {
 // images that hold their pixels, data and strides aligned to the value size.
 inline bool valid_pixel_image(const PixelImage& image) {
   const size_t value_bytes = pixel_type_bytes(image.type);
-  if (value_bytes == 0 || image.data == nullptr || image.batch < 1 ||
-      image.batch > kMaxGridRows || image.height < 1 || image.height > kMaxGridRows ||
-      image.width < 1 || image.channels < 1 || image.channels > 8 || !(image.max_value > 0.0f)) {
+  if (value_bytes == 0 || image.data == nullptr || image.batch < 1 || image.batch > kMaxGridRows ||
+      image.height < 1 || image.height > kMaxGridRows || image.width < 1 || image.channels < 1 ||
+      image.channels > 8 || !(image.max_value > 0.0f)) {
     return false;
   }
   const size_t row_bytes = static_cast<size_t>(image.width) * image.channels * value_bytes;
-  const size_t image_bytes = (static_cast<size_t>(image.height) - 1) * image.row_stride_bytes + row_bytes;
+  const size_t image_bytes =
+      (static_cast<size_t>(image.height) - 1) * image.row_stride_bytes + row_bytes;
   return row_bytes <= static_cast<size_t>(INT_MAX) && image.row_stride_bytes >= row_bytes &&
          (image.batch == 1 || image.image_stride_bytes >= image_bytes) &&
          reinterpret_cast<uintptr_t>(image.data) % value_bytes == 0 &&

@@ -29,7 +29,8 @@ __device__ __forceinline__ void store_probability(unsigned char* plane_row, Pixe
                                                   float probability) {
   switch (type) {
     case PixelType::kU8:
-      plane_row[x] = static_cast<unsigned char>(min(max(__float2int_rn(probability * 255.0f), 0), 255));
+      plane_row[x] =
+          static_cast<unsigned char>(min(max(__float2int_rn(probability * 255.0f), 0), 255));
       return;
     case PixelType::kU16:
       reinterpret_cast<unsigned short*>(plane_row)[x] =
@@ -42,9 +43,10 @@ __device__ __forceinline__ void store_probability(unsigned char* plane_row, Pixe
 }
 
 template <typename T>
-__global__ void kernel_output_conv(TensorView<const T> input, int out_channels, const float* weight,
-                                   const float* bias, KernelActivation activation,
-                                   ProbabilityImage output, int reduce_channels) {
+M2U_HOT_KERNEL __global__ void kernel_output_conv(TensorView<const T> input, int out_channels,
+                                                  const float* weight, const float* bias,
+                                                  KernelActivation activation,
+                                                  ProbabilityImage output, int reduce_channels) {
   const int x = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   const int y = static_cast<int>(blockIdx.y * blockDim.y + threadIdx.y);
   const int n = static_cast<int>(blockIdx.z);
@@ -59,7 +61,7 @@ __global__ void kernel_output_conv(TensorView<const T> input, int out_channels, 
     for (int k = 0; k < reduce_channels; k += 4) {
       float values[4];
       load_quad(pixel + k, values);
-M2U_UNROLL
+      M2U_UNROLL
       for (int j = 0; j < 4; ++j) sum += values[j] * __ldg(weight_row + k + j);
     }
     store_probability(row + static_cast<size_t>(co) * output.channel_stride_bytes, output.type, x,
@@ -80,20 +82,24 @@ cudaError_t output_conv(TensorView<const T> input, int out_channels, const float
     return cudaErrorInvalidValue;
   }
   const size_t row_bytes = static_cast<size_t>(output.width) * value_bytes;
-  const size_t plane_bytes = (static_cast<size_t>(output.height) - 1) * output.row_stride_bytes + row_bytes;
-  const size_t image_bytes = (static_cast<size_t>(out_channels) - 1) * output.channel_stride_bytes + plane_bytes;
+  const size_t plane_bytes =
+      (static_cast<size_t>(output.height) - 1) * output.row_stride_bytes + row_bytes;
+  const size_t image_bytes =
+      (static_cast<size_t>(out_channels) - 1) * output.channel_stride_bytes + plane_bytes;
   if (output.row_stride_bytes < row_bytes ||
       (out_channels > 1 && output.channel_stride_bytes < plane_bytes) ||
       (input.batch > 1 && output.image_stride_bytes < image_bytes) ||
       reinterpret_cast<uintptr_t>(output.data) % value_bytes != 0 ||
-      output.row_stride_bytes % value_bytes != 0 || output.channel_stride_bytes % value_bytes != 0 ||
+      output.row_stride_bytes % value_bytes != 0 ||
+      output.channel_stride_bytes % value_bytes != 0 ||
       output.image_stride_bytes % value_bytes != 0) {
     return cudaErrorInvalidValue;
   }
   const dim3 block(kOutputBlockWidth, kOutputBlockHeight);
-  const dim3 grid(static_cast<unsigned>((output.width + kOutputBlockWidth - 1) / kOutputBlockWidth),
-                  static_cast<unsigned>((output.height + kOutputBlockHeight - 1) / kOutputBlockHeight),
-                  static_cast<unsigned>(input.batch));
+  const dim3 grid(
+      static_cast<unsigned>((output.width + kOutputBlockWidth - 1) / kOutputBlockWidth),
+      static_cast<unsigned>((output.height + kOutputBlockHeight - 1) / kOutputBlockHeight),
+      static_cast<unsigned>(input.batch));
   return launch("output_conv", kernel_output_conv<T>, grid, block, 0, stream, input, out_channels,
                 weight, bias, activation, output, padded_channels<T>(input.channels));
 }

@@ -31,8 +31,8 @@ template <int kTileChannels>
 struct PointwiseTile {
   static constexpr int kQuads = kTileChannels / 4;  // output channel quads per tile
   static constexpr int kPixels = kPointwiseThreads / kQuads * 4;
-  static constexpr int kInputRow = kPixels + 4;           // staged input: [kChunk][kInputRow]
-  static constexpr int kWeightRow = kTileChannels + 4;    // staged weight: [kChunk][kWeightRow]
+  static constexpr int kInputRow = kPixels + 4;         // staged input: [kChunk][kInputRow]
+  static constexpr int kWeightRow = kTileChannels + 4;  // staged weight: [kChunk][kWeightRow]
   static constexpr size_t kSharedBytes = sizeof(float) * kChunk * (kInputRow + kWeightRow);
 };
 
@@ -46,7 +46,7 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kPointwiseThreads)
   constexpr int kGroup = ChannelAlignment<T>::value;
   constexpr int kChunkGroups = kChunk / kGroup;
   M2U_DYNAMIC_SHARED(float, pointwise_shared);
-  float* staged_input = pointwise_shared;                        // [kChunk][Tile::kInputRow]
+  float* staged_input = pointwise_shared;                              // [kChunk][Tile::kInputRow]
   float* staged_weight = pointwise_shared + kChunk * Tile::kInputRow;  // [kChunk][Tile::kWeightRow]
 
   const int thread = static_cast<int>(threadIdx.x);
@@ -58,9 +58,9 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kPointwiseThreads)
   const int out_channels = output.channels;
 
   float sums[4][4];
-M2U_UNROLL
+  M2U_UNROLL
   for (int i = 0; i < 4; ++i) {
-M2U_UNROLL
+    M2U_UNROLL
     for (int j = 0; j < 4; ++j) sums[i][j] = 0.0f;
   }
 
@@ -74,11 +74,12 @@ M2U_UNROLL
         load_group(input.data + static_cast<size_t>(first_pixel + p) * input.pixel_stride + channel,
                    values);
       } else {
-M2U_UNROLL
+        M2U_UNROLL
         for (int j = 0; j < kGroup; ++j) values[j] = 0.0f;
       }
-M2U_UNROLL
-      for (int j = 0; j < kGroup; ++j) staged_input[(group * kGroup + j) * Tile::kInputRow + p] = values[j];
+      M2U_UNROLL
+      for (int j = 0; j < kGroup; ++j)
+        staged_input[(group * kGroup + j) * Tile::kInputRow + p] = values[j];
     }
     for (int i = thread; i < kTileChannels * kChunk; i += kPointwiseThreads) {
       const int c = i / kChunk;
@@ -91,15 +92,15 @@ M2U_UNROLL
               : 0.0f;
     }
     __syncthreads();
-M2U_UNROLL
+    M2U_UNROLL
     for (int k = 0; k < kChunk; ++k) {
       float a[4];
       float b[4];
       load_quad(staged_input + k * Tile::kInputRow + pixel_quad * 4, a);
       load_quad(staged_weight + k * Tile::kWeightRow + quad * 4, b);
-M2U_UNROLL
+      M2U_UNROLL
       for (int i = 0; i < 4; ++i) {
-M2U_UNROLL
+        M2U_UNROLL
         for (int j = 0; j < 4; ++j) sums[i][j] += a[i] * b[j];
       }
     }
@@ -109,18 +110,20 @@ M2U_UNROLL
   const int first_out = first_channel + quad * 4;
   if (first_out >= padded_out_channels) return;
   float biases[4];
-M2U_UNROLL
-  for (int j = 0; j < 4; ++j) biases[j] = first_out + j < out_channels ? __ldg(bias + first_out + j) : 0.0f;
-M2U_UNROLL
+  M2U_UNROLL
+  for (int j = 0; j < 4; ++j)
+    biases[j] = first_out + j < out_channels ? __ldg(bias + first_out + j) : 0.0f;
+  M2U_UNROLL
   for (int i = 0; i < 4; ++i) {
     const int p = first_pixel + pixel_quad * 4 + i;
     if (p >= pixels) break;
     float residuals[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     if (residual.data != nullptr) {
-      load_quad(residual.data + static_cast<size_t>(p) * residual.pixel_stride + first_out, residuals);
+      load_quad(residual.data + static_cast<size_t>(p) * residual.pixel_stride + first_out,
+                residuals);
     }
     float results[4];
-M2U_UNROLL
+    M2U_UNROLL
     for (int j = 0; j < 4; ++j) {
       results[j] = first_out + j < out_channels
                        ? activate(sums[i][j] + biases[j], activation) + residuals[j]
@@ -151,19 +154,21 @@ cudaError_t pointwise_conv(TensorView<const T> input, TensorView<T> output, cons
                            const float* bias, KernelActivation activation,
                            TensorView<const T> residual, cudaStream_t stream) {
   if (!valid_view(input) || !valid_view(output) || weight == nullptr || bias == nullptr ||
-      output.batch != input.batch || output.height != input.height ||
-      output.width != input.width ||
+      output.batch != input.batch || output.height != input.height || output.width != input.width ||
       (residual.data != nullptr && (!valid_view(residual) || !same_shape(residual, output)))) {
     return cudaErrorInvalidValue;
   }
   const int padded_out = padded_channels<T>(output.channels);
   if (padded_out <= 16) {
-    return launch_pointwise<T, 16>(input, output, weight, bias, activation, residual, padded_out, stream);
+    return launch_pointwise<T, 16>(input, output, weight, bias, activation, residual, padded_out,
+                                   stream);
   }
   if (padded_out <= 32) {
-    return launch_pointwise<T, 32>(input, output, weight, bias, activation, residual, padded_out, stream);
+    return launch_pointwise<T, 32>(input, output, weight, bias, activation, residual, padded_out,
+                                   stream);
   }
-  return launch_pointwise<T, 64>(input, output, weight, bias, activation, residual, padded_out, stream);
+  return launch_pointwise<T, 64>(input, output, weight, bias, activation, residual, padded_out,
+                                 stream);
 }
 
 template cudaError_t pointwise_conv<float>(TensorView<const float>, TensorView<float>, const float*,

@@ -52,24 +52,24 @@ M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const T> in
   const float column_weights[2] = {1.0f - sx.upper_weight, sx.upper_weight};
 
   float results[kGroup];
-M2U_UNROLL
+  M2U_UNROLL
   for (int j = 0; j < kGroup; ++j) results[j] = 0.0f;
-M2U_UNROLL
+  M2U_UNROLL
   for (int r = 0; r < 2; ++r) {
     float row_values[kGroup];
-M2U_UNROLL
+    M2U_UNROLL
     for (int j = 0; j < kGroup; ++j) row_values[j] = 0.0f;
-M2U_UNROLL
+    M2U_UNROLL
     for (int c = 0; c < 2; ++c) {
       float values[kGroup];
       load_group(pixel_at(input, n, rows[r], columns[c]) + first_channel, values);
-M2U_UNROLL
+      M2U_UNROLL
       for (int j = 0; j < kGroup; ++j) row_values[j] += column_weights[c] * values[j];
     }
-M2U_UNROLL
+    M2U_UNROLL
     for (int j = 0; j < kGroup; ++j) results[j] += row_weights[r] * row_values[j];
   }
-M2U_UNROLL
+  M2U_UNROLL
   for (int j = 0; j < kGroup; ++j) {
     if (first_channel + j >= output.channels) results[j] = 0.0f;
   }
@@ -79,7 +79,8 @@ M2U_UNROLL
 }  // namespace
 
 template <typename T>
-cudaError_t upsample_bilinear2x(TensorView<const T> input, TensorView<T> output, cudaStream_t stream) {
+cudaError_t upsample_bilinear2x(TensorView<const T> input, TensorView<T> output,
+                                cudaStream_t stream) {
   if (!valid_view(input) || !valid_view(output) || output.batch != input.batch ||
       output.channels != input.channels || output.height != 2 * input.height ||
       output.width != 2 * input.width) {

@@ -120,6 +120,7 @@ class ReaderRefusals(unittest.TestCase):
         self.refuse(patched(self.data, 96, "f", 0.0), "channel_std[0]")
         self.refuse(patched(self.data, 68, "f", 1.0), "channel_mean[1]", "must be 0")
         self.refuse(patched(self.data, 200, "I", 1), "reserved")
+        self.refuse(patched(self.data, 48, "I", 1), "std_floor is 0 with per-image standardisation")
 
     def test_sections(self):
         self.refuse(patched(self.data, 144, "Q", self.m.header["tensor_table_offset"] + 4),

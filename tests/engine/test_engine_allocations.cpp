@@ -16,6 +16,10 @@
 #include "emu/emu_device_state.h"
 #endif
 
+// The replaced global operator new allocates with malloc, so the matching
+// deletes free; GCC cannot see the pairing across the replacement.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 namespace {
 std::atomic<long> g_host_allocations{0};
 std::atomic<bool> g_counting{false};

@@ -146,7 +146,8 @@ HostTensor read_slice(const std::vector<T>& buffer, const BufferShape& shape, in
     for (int c = 0; c < channels; ++c)
       for (int y = 0; y < shape.height; ++y)
         for (int x = 0; x < shape.width; ++x)
-          tensor.at(n, c, y, x) = Precision<T>::to_float(buffer[shape.index(n, y, x, channel_offset + c)]);
+          tensor.at(n, c, y, x) =
+              Precision<T>::to_float(buffer[shape.index(n, y, x, channel_offset + c)]);
   return tensor;
 }
 
@@ -154,19 +155,26 @@ HostTensor read_slice(const std::vector<T>& buffer, const BufferShape& shape, in
 // slices of a concat buffer), T's NaN in the padded channels of the slice
 // at `channel_offset` that the kernel must write.
 template <typename T>
-std::vector<T> output_before(const BufferShape& shape, int channel_offset, int channels, float fill) {
+std::vector<T> output_before(const BufferShape& shape, int channel_offset, int channels,
+                             float fill) {
   std::vector<T> buffer = filled_buffer<T>(shape, fill);
   const T poison = Precision<T>::from_float(std::numeric_limits<float>::quiet_NaN());
   const int padded = m2u::padded_channels<T>(channels);
   for (size_t pixel = 0; pixel < buffer.size() / shape.pixel_stride; ++pixel)
-    for (int c = channel_offset; c < channel_offset + padded; ++c) buffer[pixel * shape.pixel_stride + c] = poison;
+    for (int c = channel_offset; c < channel_offset + padded; ++c)
+      buffer[pixel * shape.pixel_stride + c] = poison;
   return buffer;
 }
 
 template <typename T>
-m2u::TensorView<T> view_of(T* buffer_data, const BufferShape& shape, int channel_offset, int channels) {
-  return m2u::TensorView<T>{buffer_data + channel_offset, shape.batch, shape.height, shape.width,
-                            channels, shape.pixel_stride};
+m2u::TensorView<T> view_of(T* buffer_data, const BufferShape& shape, int channel_offset,
+                           int channels) {
+  return m2u::TensorView<T>{buffer_data + channel_offset,
+                            shape.batch,
+                            shape.height,
+                            shape.width,
+                            channels,
+                            shape.pixel_stride};
 }
 
 // A device copy of a host buffer (uploaded once, for inputs).
@@ -231,10 +239,11 @@ void check_output(const DeviceBuffer<T>& device, const std::vector<T>& before,
             if (!same_bits(after[i], before[i])) ++changed_outside;
           }
         }
-  CHECK_MESSAGE(nonzero_padding == 0, context << ": " << nonzero_padding
-                                              << " padded channel values are not +0");
-  CHECK_MESSAGE(changed_outside == 0, context << ": " << changed_outside
-                                              << " values outside the view's padded channels changed");
+  CHECK_MESSAGE(nonzero_padding == 0,
+                context << ": " << nonzero_padding << " padded channel values are not +0");
+  CHECK_MESSAGE(changed_outside == 0, context
+                                          << ": " << changed_outside
+                                          << " values outside the view's padded channels changed");
 }
 
 // ---- raw camera images (io kernels)
@@ -254,9 +263,12 @@ struct RawImage {
   size_t image_stride_bytes;
   std::vector<unsigned char> bytes;
 
-  size_t value_bytes() const { return type == m2u::PixelType::kU8 ? 1 : type == m2u::PixelType::kU16 ? 2 : 4; }
+  size_t value_bytes() const {
+    return type == m2u::PixelType::kU8 ? 1 : type == m2u::PixelType::kU16 ? 2 : 4;
+  }
   size_t offset(int n, int y, int x, int c) const {
-    return n * image_stride_bytes + y * row_stride_bytes + (static_cast<size_t>(x) * channels + c) * value_bytes();
+    return n * image_stride_bytes + y * row_stride_bytes +
+           (static_cast<size_t>(x) * channels + c) * value_bytes();
   }
   double value(int n, int y, int x, int c) const {
     const unsigned char* at = bytes.data() + offset(n, y, x, c);
@@ -272,8 +284,9 @@ struct RawImage {
   }
   // The image as the kernels see it, with its bytes at `device_bytes`.
   m2u::PixelImage pixel_image(const unsigned char* device_bytes) const {
-    return m2u::PixelImage{device_bytes, type, batch, height, width, channels,
-                           row_stride_bytes, image_stride_bytes, max_value};
+    return m2u::PixelImage{
+        device_bytes,       type,     batch, height, width, channels, row_stride_bytes,
+        image_stride_bytes, max_value};
   }
 };
 
@@ -281,7 +294,8 @@ inline RawImage make_raw_image(m2u::PixelType type, int batch, int height, int w
                                float max_value, size_t row_padding, size_t image_padding,
                                uint32_t seed) {
   RawImage image{type, batch, height, width, channels, max_value, 0, 0, {}};
-  image.row_stride_bytes = static_cast<size_t>(width) * channels * image.value_bytes() + row_padding;
+  image.row_stride_bytes =
+      static_cast<size_t>(width) * channels * image.value_bytes() + row_padding;
   image.image_stride_bytes = image.row_stride_bytes * height + image_padding;
   image.bytes.assign(image.image_stride_bytes * batch, 0xAB);
   std::mt19937 generator(seed);
@@ -293,7 +307,8 @@ inline RawImage make_raw_image(m2u::PixelType type, int batch, int height, int w
           if (type == m2u::PixelType::kU8) {
             *at = static_cast<unsigned char>(generator() % (static_cast<unsigned>(max_value) + 1));
           } else if (type == m2u::PixelType::kU16) {
-            const uint16_t v = static_cast<uint16_t>(generator() % (static_cast<unsigned>(max_value) + 1));
+            const uint16_t v =
+                static_cast<uint16_t>(generator() % (static_cast<unsigned>(max_value) + 1));
             std::memcpy(at, &v, sizeof v);
           } else {
             const float v = std::uniform_real_distribution<float>(0.0f, 1.0f)(generator);
@@ -315,7 +330,8 @@ inline ImageMoments image_moments(const RawImage& image, int n, double pixel_sca
   double sum = 0.0;
   for (int y = 0; y < image.height; ++y)
     for (int x = 0; x < image.width; ++x)
-      for (int c = 0; c < image.channels; ++c) sum += image.value(n, y, x, c) / image.max_value * pixel_scale;
+      for (int c = 0; c < image.channels; ++c)
+        sum += image.value(n, y, x, c) / image.max_value * pixel_scale;
   const double mean = sum / count;
   double squares = 0.0;
   for (int y = 0; y < image.height; ++y)

@@ -32,15 +32,18 @@ struct StemCase {
 template <typename T>
 void run_stem_case(const StemCase& c, const std::vector<ActivationCase>& activations, uint32_t seed,
                    WorstError* worst) {
-  const HostTensor input = rounded_to<T>(random_tensor(c.batch, c.in_channels, c.height, c.width, seed));
-  const BufferShape input_shape{c.batch, c.height, c.width,
-                                c.input_offset + m2u::padded_channels<T>(c.in_channels) + c.input_extra};
+  const HostTensor input =
+      rounded_to<T>(random_tensor(c.batch, c.in_channels, c.height, c.width, seed));
+  const BufferShape input_shape{
+      c.batch, c.height, c.width,
+      c.input_offset + m2u::padded_channels<T>(c.in_channels) + c.input_extra};
   std::vector<T> input_contents = filled_buffer<T>(input_shape, 9.5f);
   write_slice(input_contents, input_shape, c.input_offset, input);
   const DeviceInput<T> device_input(input_shape, input_contents);
 
   // PyTorch's [out][in][ky][kx] for the reference, [out][ky][kx][in] for the kernel.
-  const std::vector<float> weight = random_values(static_cast<size_t>(c.out_channels) * c.in_channels * 9, seed + 1);
+  const std::vector<float> weight =
+      random_values(static_cast<size_t>(c.out_channels) * c.in_channels * 9, seed + 1);
   const std::vector<float> bias = random_values(c.out_channels, seed + 2);
   std::vector<float> kernel_weight(weight.size());
   for (int co = 0; co < c.out_channels; ++co)
@@ -54,7 +57,8 @@ void run_stem_case(const StemCase& c, const std::vector<ActivationCase>& activat
   device_bias.upload(bias);
 
   const HostTensor convolved = m2u::ref::conv2d(input, weight, bias, c.out_channels, 3, 2, 1);
-  const BufferShape output_shape{c.batch, convolved.h, convolved.w, m2u::padded_channels<T>(c.out_channels)};
+  const BufferShape output_shape{c.batch, convolved.h, convolved.w,
+                                 m2u::padded_channels<T>(c.out_channels)};
   const std::vector<T> before = output_before<T>(output_shape, 0, c.out_channels, 0.0f);
   for (const ActivationCase& activation : activations) {
     const HostTensor expected = m2u::ref::activation(convolved, activation.reference);
@@ -62,14 +66,15 @@ void run_stem_case(const StemCase& c, const std::vector<ActivationCase>& activat
       emu_test::ScopedSeed scoped(schedule);
       DeviceBuffer<T> output(output_shape.elements());
       output.upload(before);
-      const cudaError_t status = m2u::conv_stem<T>(
-          device_input.view(c.input_offset, c.in_channels),
-          view_of(output.data(), output_shape, 0, c.out_channels), device_weight.data(),
-          device_bias.data(), activation.kernel, nullptr);
+      const cudaError_t status =
+          m2u::conv_stem<T>(device_input.view(c.input_offset, c.in_channels),
+                            view_of(output.data(), output_shape, 0, c.out_channels),
+                            device_weight.data(), device_bias.data(), activation.kernel, nullptr);
       const std::string context = Precision<T>::name() + " " + c.name + " " + activation.name +
                                   " schedule " + std::to_string(schedule);
       REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-      check_output(output, before, output_shape, 0, expected, Precision<T>::kTolerance, context, worst);
+      check_output(output, before, output_shape, 0, expected, Precision<T>::kTolerance, context,
+                   worst);
     }
   }
 }
@@ -85,13 +90,17 @@ TEST_CASE_TEMPLATE("conv_stem matches the reference for Cin 1, 3 and 8", T, floa
   MESSAGE(Precision<T>::name() << " conv_stem worst relative error " << worst.relative);
 }
 
-TEST_CASE_TEMPLATE("conv_stem reads the input from its slice of a concat buffer", T, float, __half) {
+TEST_CASE_TEMPLATE("conv_stem reads the input from its slice of a concat buffer", T, float,
+                   __half) {
   WorstError worst;
   // decode1's buffer: up(decode2) in [0, 32), the network input after it.
   const int offset = m2u::padded_channels<T>(30);
-  run_stem_case<T>({"2x3x17x35 at channel 32 -> 32", 2, 17, 35, 3, 32, offset, 0}, {all_activations()[2]}, 50, &worst);
-  run_stem_case<T>({"1x1x17x34 at channel 32 -> 32", 1, 17, 34, 1, 32, offset, 0}, {all_activations()[1]}, 60, &worst);
-  MESSAGE(Precision<T>::name() << " conv_stem from a slice worst relative error " << worst.relative);
+  run_stem_case<T>({"2x3x17x35 at channel 32 -> 32", 2, 17, 35, 3, 32, offset, 0},
+                   {all_activations()[2]}, 50, &worst);
+  run_stem_case<T>({"1x1x17x34 at channel 32 -> 32", 1, 17, 34, 1, 32, offset, 0},
+                   {all_activations()[1]}, 60, &worst);
+  MESSAGE(Precision<T>::name() << " conv_stem from a slice worst relative error "
+                               << worst.relative);
 }
 
 TEST_CASE_TEMPLATE("conv_stem rejects arguments that do not fit", T, float, __half) {
@@ -103,7 +112,8 @@ TEST_CASE_TEMPLATE("conv_stem rejects arguments that do not fit", T, float, __ha
   const m2u::TensorView<const T> input = view_of<const T>(input_buffer.data(), input_shape, 0, 3);
   const m2u::TensorView<T> output = view_of(output_buffer.data(), output_shape, 0, 32);
   const auto run = [&](m2u::TensorView<const T> in, m2u::TensorView<T> out) {
-    return m2u::conv_stem<T>(in, out, weight.data(), weight.data(), m2u::KernelActivation::kRelu6, nullptr);
+    return m2u::conv_stem<T>(in, out, weight.data(), weight.data(), m2u::KernelActivation::kRelu6,
+                             nullptr);
   };
   REQUIRE(run(input, output) == cudaSuccess);
   m2u::TensorView<const T> nine_channels = input;

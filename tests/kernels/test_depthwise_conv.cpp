@@ -37,8 +37,10 @@ void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase
                         uint32_t seed, WorstError* worst) {
   constexpr float kForeign = -55.0f;
   const int padded = m2u::padded_channels<T>(c.channels);
-  const HostTensor input = rounded_to<T>(random_tensor(c.batch, c.channels, c.height, c.width, seed));
-  const BufferShape input_shape{c.batch, c.height, c.width, c.input_offset + padded + c.input_extra};
+  const HostTensor input =
+      rounded_to<T>(random_tensor(c.batch, c.channels, c.height, c.width, seed));
+  const BufferShape input_shape{c.batch, c.height, c.width,
+                                c.input_offset + padded + c.input_extra};
   std::vector<T> input_contents = filled_buffer<T>(input_shape, kForeign);
   write_slice(input_contents, input_shape, c.input_offset, input);
   const DeviceInput<T> device_input(input_shape, input_contents);
@@ -50,9 +52,12 @@ void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase
   DeviceBuffer<float> device_bias(bias.size());
   device_bias.upload(bias);
 
-  const HostTensor convolved = m2u::ref::conv2d(input, weight, bias, c.channels, 3, c.stride, c.channels);
-  const BufferShape output_shape{c.batch, convolved.h, convolved.w, c.output_offset + padded + c.output_extra};
-  const std::vector<T> before = output_before<T>(output_shape, c.output_offset, c.channels, kForeign);
+  const HostTensor convolved =
+      m2u::ref::conv2d(input, weight, bias, c.channels, 3, c.stride, c.channels);
+  const BufferShape output_shape{c.batch, convolved.h, convolved.w,
+                                 c.output_offset + padded + c.output_extra};
+  const std::vector<T> before =
+      output_before<T>(output_shape, c.output_offset, c.channels, kForeign);
 
   for (const ActivationCase& activation : activations) {
     const HostTensor expected = m2u::ref::activation(convolved, activation.reference);
@@ -67,8 +72,8 @@ void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase
       const std::string context = Precision<T>::name() + " " + c.name + " " + activation.name +
                                   " schedule " + std::to_string(schedule);
       REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-      check_output(output, before, output_shape, c.output_offset, expected, Precision<T>::kTolerance,
-                   context, worst);
+      check_output(output, before, output_shape, c.output_offset, expected,
+                   Precision<T>::kTolerance, context, worst);
     }
   }
 }
@@ -77,13 +82,19 @@ void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase
 
 TEST_CASE_TEMPLATE("depthwise_conv matches the reference at stride 1 and 2", T, float, __half) {
   WorstError worst;
-  run_depthwise_case<T>({"2x17x34 33ch stride 1", 2, 17, 34, 33, 1, 0, 0, 0, 0}, all_activations(), 10, &worst);
-  run_depthwise_case<T>({"2x17x35 19ch stride 2", 2, 17, 35, 19, 2, 0, 0, 0, 0}, all_activations(), 20, &worst);
-  run_depthwise_case<T>({"1x9x18 5ch stride 2", 1, 9, 18, 5, 2, 0, 0, 0, 0}, all_activations(), 30, &worst);
-  run_depthwise_case<T>({"1x9x18 5ch stride 1", 1, 9, 18, 5, 1, 0, 0, 0, 0}, {all_activations()[2]}, 40, &worst);
+  run_depthwise_case<T>({"2x17x34 33ch stride 1", 2, 17, 34, 33, 1, 0, 0, 0, 0}, all_activations(),
+                        10, &worst);
+  run_depthwise_case<T>({"2x17x35 19ch stride 2", 2, 17, 35, 19, 2, 0, 0, 0, 0}, all_activations(),
+                        20, &worst);
+  run_depthwise_case<T>({"1x9x18 5ch stride 2", 1, 9, 18, 5, 2, 0, 0, 0, 0}, all_activations(), 30,
+                        &worst);
+  run_depthwise_case<T>({"1x9x18 5ch stride 1", 1, 9, 18, 5, 1, 0, 0, 0, 0}, {all_activations()[2]},
+                        40, &worst);
   // Images smaller than the kernel: every tap but the centre is padding.
-  run_depthwise_case<T>({"2x1x2 19ch stride 2", 2, 1, 2, 19, 2, 0, 0, 0, 0}, {all_activations()[0]}, 50, &worst);
-  run_depthwise_case<T>({"1x2x1 19ch stride 1", 1, 2, 1, 19, 1, 0, 0, 0, 0}, {all_activations()[0]}, 60, &worst);
+  run_depthwise_case<T>({"2x1x2 19ch stride 2", 2, 1, 2, 19, 2, 0, 0, 0, 0}, {all_activations()[0]},
+                        50, &worst);
+  run_depthwise_case<T>({"1x2x1 19ch stride 1", 1, 2, 1, 19, 1, 0, 0, 0, 0}, {all_activations()[0]},
+                        60, &worst);
   MESSAGE(Precision<T>::name() << " depthwise_conv worst relative error " << worst.relative);
 }
 
@@ -94,7 +105,8 @@ TEST_CASE_TEMPLATE("depthwise_conv reads and writes slices of wider buffers", T,
                         {all_activations()[1]}, 70, &worst);
   run_depthwise_case<T>({"2x9x17 33ch stride 1 slices", 2, 9, 17, 33, 1, 0, 16, offset, 8},
                         {all_activations()[3]}, 80, &worst);
-  MESSAGE(Precision<T>::name() << " depthwise_conv on slices worst relative error " << worst.relative);
+  MESSAGE(Precision<T>::name() << " depthwise_conv on slices worst relative error "
+                               << worst.relative);
 }
 
 TEST_CASE_TEMPLATE("depthwise_conv rejects views that do not fit", T, float, __half) {

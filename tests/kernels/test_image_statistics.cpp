@@ -44,7 +44,8 @@ double check_statistics(const RawImage& image, const m2u::KernelInputConvention&
     DeviceBuffer<double> partials(scratch);
     DeviceBuffer<float> stats(2 * static_cast<size_t>(image.batch));
     const std::string context = name + " schedule " + std::to_string(schedule);
-    REQUIRE_MESSAGE(m2u::image_statistics(pixels, convention, partials.data(), stats.data(), nullptr) == cudaSuccess,
+    REQUIRE_MESSAGE(m2u::image_statistics(pixels, convention, partials.data(), stats.data(),
+                                          nullptr) == cudaSuccess,
                     context);
     CHECK_MESSAGE(partials.guards_intact(), context);
     CHECK_MESSAGE(stats.guards_intact(), context);
@@ -57,7 +58,8 @@ double check_statistics(const RawImage& image, const m2u::KernelInputConvention&
       CHECK_MESSAGE(mean_error <= 1e-6, context << " image " << n << ": mean " << got[2 * n]
                                                 << ", expected " << moments.mean);
       CHECK_MESSAGE(inverse_error <= 1e-6, context << " image " << n << ": inverse std "
-                                                   << got[2 * n + 1] << ", expected " << inverse_std);
+                                                   << got[2 * n + 1] << ", expected "
+                                                   << inverse_std);
       worst = std::fmax(worst, std::fmax(mean_error, inverse_error));
     }
     if (first_run.empty()) {
@@ -74,15 +76,19 @@ double check_statistics(const RawImage& image, const m2u::KernelInputConvention&
 
 TEST_CASE("image_statistics matches the CPU for U8, U16 and F32 images") {
   double worst = 0.0;
-  worst = std::fmax(worst, check_statistics(make_raw_image(m2u::PixelType::kU8, 2, 17, 35, 1, 255.0f, 5, 3, 1),
-                                            standardisation(1.0f, 1e-6f), "U8 grey 2x17x35"));
-  worst = std::fmax(worst, check_statistics(make_raw_image(m2u::PixelType::kU16, 2, 9, 17, 3, 4095.0f, 2, 6, 2),
-                                            standardisation(255.0f, 0.0f), "U16 12-bit 3ch 2x9x17"));
-  worst = std::fmax(worst, check_statistics(make_raw_image(m2u::PixelType::kF32, 1, 17, 9, 2, 1.0f, 4, 0, 3),
-                                            standardisation(1.0f, 0.0f), "F32 2ch 1x17x9"));
+  worst = std::fmax(
+      worst, check_statistics(make_raw_image(m2u::PixelType::kU8, 2, 17, 35, 1, 255.0f, 5, 3, 1),
+                              standardisation(1.0f, 1e-6f), "U8 grey 2x17x35"));
+  worst = std::fmax(
+      worst, check_statistics(make_raw_image(m2u::PixelType::kU16, 2, 9, 17, 3, 4095.0f, 2, 6, 2),
+                              standardisation(255.0f, 0.0f), "U16 12-bit 3ch 2x9x17"));
+  worst = std::fmax(
+      worst, check_statistics(make_raw_image(m2u::PixelType::kF32, 1, 17, 9, 2, 1.0f, 4, 0, 3),
+                              standardisation(1.0f, 0.0f), "F32 2ch 1x17x9"));
   // More rows than the kernel's blocks per image, and wide rows.
-  worst = std::fmax(worst, check_statistics(make_raw_image(m2u::PixelType::kU8, 1, 133, 301, 1, 255.0f, 3, 0, 4),
-                                            standardisation(255.0f, 0.0f), "U8 grey 1x133x301"));
+  worst = std::fmax(
+      worst, check_statistics(make_raw_image(m2u::PixelType::kU8, 1, 133, 301, 1, 255.0f, 3, 0, 4),
+                              standardisation(255.0f, 0.0f), "U8 grey 1x133x301"));
   MESSAGE("image_statistics worst relative error " << worst);
 }
 
@@ -95,7 +101,8 @@ TEST_CASE("image_statistics divides by the std floor for a flat image") {
 TEST_CASE("image_statistics rejects images it cannot read") {
   const RawImage image = make_raw_image(m2u::PixelType::kU16, 1, 9, 17, 1, 65535.0f, 2, 0, 6);
   DeviceBuffer<unsigned char> device_image(image.bytes.size() + 2);
-  DeviceBuffer<double> partials(m2u::image_statistics_scratch(image.pixel_image(device_image.data())));
+  DeviceBuffer<double> partials(
+      m2u::image_statistics_scratch(image.pixel_image(device_image.data())));
   DeviceBuffer<float> stats(2);
   const m2u::KernelInputConvention convention = standardisation(1.0f, 0.0f);
   const auto run = [&](const m2u::PixelImage& pixels, double* scratch) {

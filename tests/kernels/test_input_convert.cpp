@@ -29,8 +29,8 @@ double input_tolerance() {
   return std::is_same<T, float>::value ? kFp32InputTolerance : Precision<T>::kTolerance;
 }
 
-m2u::KernelInputConvention affine(float pixel_scale, std::vector<float> means, std::vector<float> stds,
-                                  bool replicate_grey) {
+m2u::KernelInputConvention affine(float pixel_scale, std::vector<float> means,
+                                  std::vector<float> stds, bool replicate_grey) {
   m2u::KernelInputConvention convention{};
   convention.per_image_standardize = 0;
   convention.replicate_grey = replicate_grey ? 1 : 0;
@@ -61,13 +61,15 @@ HostTensor expected_input(const RawImage& image, const m2u::KernelInputConventio
     for (int c = 0; c < channels; ++c) {
       const bool grey = image.channels == 1;
       if (grey && c > 0 && !convention.replicate_grey) continue;
-      const double offset = convention.per_image_standardize ? moments.mean : convention.channel_mean[c];
+      const double offset =
+          convention.per_image_standardize ? moments.mean : convention.channel_mean[c];
       const double divisor = convention.per_image_standardize
                                  ? std::fmax(moments.std_dev, convention.std_floor)
                                  : convention.channel_std[c];
       for (int y = 0; y < image.height; ++y)
         for (int x = 0; x < image.width; ++x) {
-          const double v = image.value(n, y, x, grey ? 0 : c) / image.max_value * convention.pixel_scale;
+          const double v =
+              image.value(n, y, x, grey ? 0 : c) / image.max_value * convention.pixel_scale;
           expected.at(n, c, y, x) = static_cast<float>((v - offset) / divisor);
         }
     }
@@ -81,15 +83,16 @@ HostTensor expected_input(const RawImage& image, const m2u::KernelInputConventio
 template <typename T>
 void run_convert_case(const std::string& name, const RawImage& image,
                       const m2u::KernelInputConvention& convention, int channels, int padded_height,
-                      int padded_width, int output_offset, int output_extra, const HostTensor& expected,
-                      WorstError* worst) {
+                      int padded_width, int output_offset, int output_extra,
+                      const HostTensor& expected, WorstError* worst) {
   DeviceBuffer<unsigned char> device_image(image.bytes.size());
   device_image.upload(image.bytes);
   const m2u::PixelImage pixels = image.pixel_image(device_image.data());
   DeviceBuffer<double> partials(m2u::image_statistics_scratch(pixels));
   DeviceBuffer<float> stats(2 * static_cast<size_t>(image.batch));
   if (convention.per_image_standardize) {
-    REQUIRE(m2u::image_statistics(pixels, convention, partials.data(), stats.data(), nullptr) == cudaSuccess);
+    REQUIRE(m2u::image_statistics(pixels, convention, partials.data(), stats.data(), nullptr) ==
+            cudaSuccess);
   }
   const BufferShape shape{image.batch, padded_height, padded_width,
                           output_offset + m2u::padded_channels<T>(channels) + output_extra};
@@ -98,30 +101,36 @@ void run_convert_case(const std::string& name, const RawImage& image,
     emu_test::ScopedSeed scoped(schedule);
     DeviceBuffer<T> output(shape.elements());
     output.upload(before);
-    const std::string context = Precision<T>::name() + " " + name + " schedule " + std::to_string(schedule);
+    const std::string context =
+        Precision<T>::name() + " " + name + " schedule " + std::to_string(schedule);
     const cudaError_t status = m2u::input_convert<T>(
         pixels, convention, convention.per_image_standardize ? stats.data() : nullptr,
         view_of(output.data(), shape, output_offset, channels), nullptr);
     REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-    check_output(output, before, shape, output_offset, expected, input_tolerance<T>(), context, worst);
+    check_output(output, before, shape, output_offset, expected, input_tolerance<T>(), context,
+                 worst);
   }
 }
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("input_convert: affine conventions for grey and colour images", T, float, __half) {
+TEST_CASE_TEMPLATE("input_convert: affine conventions for grey and colour images", T, float,
+                   __half) {
   WorstError worst;
   // Octopi 3-channel: raw 0..255, grey replicated, into decode1's concat
   // buffer after up(decode2)'s 32 channels (the latter untouched).
   const RawImage grey8 = make_raw_image(m2u::PixelType::kU8, 2, 17, 35, 1, 255.0f, 3, 7, 1);
   const m2u::KernelInputConvention octopi = affine(255.0f, {0, 0, 0}, {1, 1, 1}, true);
-  run_convert_case<T>("U8 grey -> 3 replicated, Octopi affine, in a concat slice", grey8, octopi, 3, 32, 48,
-                      m2u::padded_channels<T>(30), 0, expected_input(grey8, octopi, 3, 32, 48), &worst);
-  const m2u::KernelInputConvention first_only = affine(1.0f, {0.5f, 0.25f, 0.0f}, {0.25f, 0.5f, 1.0f}, false);
+  run_convert_case<T>("U8 grey -> 3 replicated, Octopi affine, in a concat slice", grey8, octopi, 3,
+                      32, 48, m2u::padded_channels<T>(30), 0,
+                      expected_input(grey8, octopi, 3, 32, 48), &worst);
+  const m2u::KernelInputConvention first_only =
+      affine(1.0f, {0.5f, 0.25f, 0.0f}, {0.25f, 0.5f, 1.0f}, false);
   run_convert_case<T>("U8 grey -> channel 0 only", grey8, first_only, 3, 17, 35, 0, 0,
                       expected_input(grey8, first_only, 3, 17, 35), &worst);
   const RawImage colour12 = make_raw_image(m2u::PixelType::kU16, 2, 9, 17, 3, 4095.0f, 6, 2, 2);
-  const m2u::KernelInputConvention colour = affine(1.0f, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, true);
+  const m2u::KernelInputConvention colour =
+      affine(1.0f, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}, true);
   run_convert_case<T>("U16 12-bit colour", colour12, colour, 3, 16, 32, 0, 0,
                       expected_input(colour12, colour, 3, 16, 32), &worst);
   const RawImage grey_float = make_raw_image(m2u::PixelType::kF32, 1, 9, 17, 1, 1.0f, 4, 0, 3);
@@ -131,7 +140,8 @@ TEST_CASE_TEMPLATE("input_convert: affine conventions for grey and colour images
   MESSAGE(Precision<T>::name() << " input_convert affine worst relative error " << worst.relative);
 }
 
-TEST_CASE_TEMPLATE("input_convert: per-image standardisation with image_statistics", T, float, __half) {
+TEST_CASE_TEMPLATE("input_convert: per-image standardisation with image_statistics", T, float,
+                   __half) {
   WorstError worst;
   const RawImage grey8 = make_raw_image(m2u::PixelType::kU8, 2, 17, 35, 1, 255.0f, 1, 0, 4);
   const m2u::KernelInputConvention one_channel = per_image(1e-3f, true);
@@ -143,10 +153,12 @@ TEST_CASE_TEMPLATE("input_convert: per-image standardisation with image_statisti
   const RawImage colour = make_raw_image(m2u::PixelType::kU16, 1, 9, 17, 3, 65535.0f, 0, 0, 5);
   run_convert_case<T>("U16 colour, per image", colour, one_channel, 3, 9, 17, 0, 0,
                       expected_input(colour, one_channel, 3, 9, 17), &worst);
-  MESSAGE(Precision<T>::name() << " input_convert per-image worst relative error " << worst.relative);
+  MESSAGE(Precision<T>::name() << " input_convert per-image worst relative error "
+                               << worst.relative);
 }
 
-TEST_CASE_TEMPLATE("input_convert agrees with the reference's apply_input_convention", T, float, __half) {
+TEST_CASE_TEMPLATE("input_convert agrees with the reference's apply_input_convention", T, float,
+                   __half) {
   WorstError worst;
   const RawImage grey8 = make_raw_image(m2u::PixelType::kU8, 1, 17, 35, 1, 255.0f, 0, 0, 6);
   struct Convention {
@@ -164,8 +176,9 @@ TEST_CASE_TEMPLATE("input_convert agrees with the reference's apply_input_conven
   standardised.grey_fill = m2u::GreyFill::kFirstChannel;
   standardised.pixel_scale = 1.0f;
   standardised.std_floor = 1e-3f;
-  for (const Convention& convention : {Convention{"Octopi 3ch", octopi, 3}, Convention{"per-image 1ch", standardised, 1},
-                                       Convention{"per-image channel 0 of 3", standardised, 3}}) {
+  for (const Convention& convention :
+       {Convention{"Octopi 3ch", octopi, 3}, Convention{"per-image 1ch", standardised, 1},
+        Convention{"per-image channel 0 of 3", standardised, 3}}) {
     m2u::KernelInputConvention kernel_convention{};
     kernel_convention.per_image_standardize =
         convention.model.normalization == m2u::NormalizationKind::kPerImageStandardize;
@@ -182,9 +195,11 @@ TEST_CASE_TEMPLATE("input_convert agrees with the reference's apply_input_conven
     for (int c = 0; c < convention.channels; ++c)
       for (int y = 0; y < grey8.height; ++y)
         for (int x = 0; x < grey8.width; ++x) expected.at(0, c, y, x) = reference.at(0, c, y, x);
-    run_convert_case<T>(convention.name, grey8, kernel_convention, convention.channels, 32, 48, 0, 0, expected, &worst);
+    run_convert_case<T>(convention.name, grey8, kernel_convention, convention.channels, 32, 48, 0,
+                        0, expected, &worst);
   }
-  MESSAGE(Precision<T>::name() << " input_convert vs apply_input_convention worst relative error " << worst.relative);
+  MESSAGE(Precision<T>::name() << " input_convert vs apply_input_convention worst relative error "
+                               << worst.relative);
 }
 
 TEST_CASE("input_convert rejects what it cannot convert") {
@@ -207,7 +222,8 @@ TEST_CASE("input_convert rejects what it cannot convert") {
   CHECK(run(pixels, unit, nullptr, smaller) == cudaErrorInvalidValue);
   CHECK(run(pixels, per_image(0.0f, true), nullptr, view) == cudaErrorInvalidValue);
   CHECK(run(pixels, per_image(0.0f, true), stats.data(), view) == cudaSuccess);
-  CHECK(run(pixels, affine(1.0f, {0, 0, 0}, {1, 0, 1}, true), nullptr, view) == cudaErrorInvalidValue);
+  CHECK(run(pixels, affine(1.0f, {0, 0, 0}, {1, 0, 1}, true), nullptr, view) ==
+        cudaErrorInvalidValue);
   m2u::PixelImage two_images = pixels;
   two_images.batch = 2;
   CHECK(run(two_images, unit, nullptr, view) == cudaErrorInvalidValue);

@@ -31,22 +31,28 @@ struct ProbabilityLayout {
   size_t channel_stride_bytes;
   size_t image_stride_bytes;
 
-  size_t value_bytes() const { return type == m2u::PixelType::kU8 ? 1 : type == m2u::PixelType::kU16 ? 2 : 4; }
+  size_t value_bytes() const {
+    return type == m2u::PixelType::kU8 ? 1 : type == m2u::PixelType::kU16 ? 2 : 4;
+  }
   size_t offset(int n, int c, int y, int x) const {
-    return n * image_stride_bytes + c * channel_stride_bytes + y * row_stride_bytes + x * value_bytes();
+    return n * image_stride_bytes + c * channel_stride_bytes + y * row_stride_bytes +
+           x * value_bytes();
   }
 };
 
 // Planar layout with `padding` values after each row, plane and image.
-ProbabilityLayout padded_layout(m2u::PixelType type, int channels, int height, int width, int padding) {
+ProbabilityLayout padded_layout(m2u::PixelType type, int channels, int height, int width,
+                                int padding) {
   ProbabilityLayout layout{type, height, width, 0, 0, 0};
   layout.row_stride_bytes = (width + padding) * layout.value_bytes();
   layout.channel_stride_bytes = layout.row_stride_bytes * height + padding * layout.value_bytes();
-  layout.image_stride_bytes = layout.channel_stride_bytes * channels + padding * layout.value_bytes();
+  layout.image_stride_bytes =
+      layout.channel_stride_bytes * channels + padding * layout.value_bytes();
   return layout;
 }
 
-double stored_value(const std::vector<unsigned char>& bytes, const ProbabilityLayout& layout, size_t offset) {
+double stored_value(const std::vector<unsigned char>& bytes, const ProbabilityLayout& layout,
+                    size_t offset) {
   if (layout.type == m2u::PixelType::kU8) return bytes[offset];
   if (layout.type == m2u::PixelType::kU16) {
     uint16_t v;
@@ -68,16 +74,19 @@ struct OutputErrors {
 
 template <typename T>
 void run_output_case(const std::string& name, int batch, int in_channels, int height, int width,
-                     int out_channels, const ActivationCase& activation, const ProbabilityLayout& layout,
-                     uint32_t seed, OutputErrors* errors) {
-  const HostTensor input = rounded_to<T>(random_tensor(batch, in_channels, height, width, seed, -2.0f, 2.0f));
+                     int out_channels, const ActivationCase& activation,
+                     const ProbabilityLayout& layout, uint32_t seed, OutputErrors* errors) {
+  const HostTensor input =
+      rounded_to<T>(random_tensor(batch, in_channels, height, width, seed, -2.0f, 2.0f));
   const DeviceInput<T> device_input = upload_tensor<T>(input);
   const int padded = m2u::padded_channels<T>(in_channels);
-  const std::vector<float> weight = random_values(static_cast<size_t>(out_channels) * in_channels, seed + 1, -1.0f, 1.0f);
+  const std::vector<float> weight =
+      random_values(static_cast<size_t>(out_channels) * in_channels, seed + 1, -1.0f, 1.0f);
   const std::vector<float> bias = random_values(out_channels, seed + 2);
   std::vector<float> kernel_weight(static_cast<size_t>(out_channels) * padded, 0.0f);
   for (int co = 0; co < out_channels; ++co)
-    for (int ci = 0; ci < in_channels; ++ci) kernel_weight[co * padded + ci] = weight[co * in_channels + ci];
+    for (int ci = 0; ci < in_channels; ++ci)
+      kernel_weight[co * padded + ci] = weight[co * in_channels + ci];
   DeviceBuffer<float> device_weight(kernel_weight.size());
   device_weight.upload(kernel_weight);
   DeviceBuffer<float> device_bias(bias.size());
@@ -92,20 +101,25 @@ void run_output_case(const std::string& name, int batch, int in_channels, int he
     for (int c = 0; c < out_channels; ++c)
       for (int y = 0; y < layout.height; ++y)
         for (int x = 0; x < layout.width; ++x)
-          for (size_t b = 0; b < layout.value_bytes(); ++b) written[layout.offset(n, c, y, x) + b] = true;
+          for (size_t b = 0; b < layout.value_bytes(); ++b)
+            written[layout.offset(n, c, y, x) + b] = true;
 
   for (uint64_t schedule : emu_test::test_seeds()) {
     emu_test::ScopedSeed scoped(schedule);
     DeviceBuffer<unsigned char> output(bytes);
     output.poison(kUnwrittenByte);
-    const m2u::ProbabilityImage probabilities{output.data(), layout.type, layout.height, layout.width,
-                                              layout.row_stride_bytes, layout.channel_stride_bytes,
+    const m2u::ProbabilityImage probabilities{output.data(),
+                                              layout.type,
+                                              layout.height,
+                                              layout.width,
+                                              layout.row_stride_bytes,
+                                              layout.channel_stride_bytes,
                                               layout.image_stride_bytes};
-    const std::string context = Precision<T>::name() + " " + name + " " + activation.name + " schedule " +
-                                std::to_string(schedule);
-    const cudaError_t status = m2u::output_conv<T>(device_input.view(0, in_channels), out_channels,
-                                                   device_weight.data(), device_bias.data(),
-                                                   activation.kernel, probabilities, nullptr);
+    const std::string context = Precision<T>::name() + " " + name + " " + activation.name +
+                                " schedule " + std::to_string(schedule);
+    const cudaError_t status =
+        m2u::output_conv<T>(device_input.view(0, in_channels), out_channels, device_weight.data(),
+                            device_bias.data(), activation.kernel, probabilities, nullptr);
     REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
     std::string where;
     CHECK_MESSAGE(output.guards_intact(&where), context << ": " << where);
@@ -114,7 +128,8 @@ void run_output_case(const std::string& name, int batch, int in_channels, int he
     for (size_t i = 0; i < bytes; ++i) {
       if (!written[i] && got[i] != kUnwrittenByte) ++changed_outside;
     }
-    CHECK_MESSAGE(changed_outside == 0, context << ": " << changed_outside << " bytes outside the crop changed");
+    CHECK_MESSAGE(changed_outside == 0,
+                  context << ": " << changed_outside << " bytes outside the crop changed");
 
     double max_ref = 0.0, max_diff = 0.0, worst_lsb = 0.0;
     for (int n = 0; n < batch; ++n)
@@ -125,7 +140,8 @@ void run_output_case(const std::string& name, int batch, int in_channels, int he
             const double value = stored_value(got, layout, layout.offset(n, c, y, x));
             if (layout.type == m2u::PixelType::kF32) {
               max_ref = std::fmax(max_ref, std::fabs(v));
-              max_diff = std::isfinite(value) ? std::fmax(max_diff, std::fabs(value - v)) : INFINITY;
+              max_diff =
+                  std::isfinite(value) ? std::fmax(max_diff, std::fabs(value - v)) : INFINITY;
             } else {
               const double scale = layout.type == m2u::PixelType::kU8 ? 255.0 : 65535.0;
               const double rounded = std::fmin(std::fmax(std::round(v * scale), 0.0), scale);
@@ -140,14 +156,16 @@ void run_output_case(const std::string& name, int batch, int in_channels, int he
       CHECK_MESSAGE(relative <= kProbabilityTolerance, context << ": relative error " << relative);
       errors->relative = std::fmax(errors->relative, relative);
     } else {
-      CHECK_MESSAGE(worst_lsb <= 1.0, context << ": " << worst_lsb << " LSB from the rounded reference");
+      CHECK_MESSAGE(worst_lsb <= 1.0,
+                    context << ": " << worst_lsb << " LSB from the rounded reference");
     }
   }
 }
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("output_conv writes cropped planar probabilities as F32, U8 and U16", T, float, __half) {
+TEST_CASE_TEMPLATE("output_conv writes cropped planar probabilities as F32, U8 and U16", T, float,
+                   __half) {
   const ActivationCase linear = all_activations()[0];
   const ActivationCase sigmoid = all_activations()[3];
   OutputErrors errors;
@@ -161,8 +179,8 @@ TEST_CASE_TEMPLATE("output_conv writes cropped planar probabilities as F32, U8 a
     run_output_case<T>("2x19x9x17 -> 3 F32 crop 7x16", 2, 19, 9, 17, 3, activation,
                        padded_layout(m2u::PixelType::kF32, 3, 7, 16, 0), 40, &errors);
   }
-  MESSAGE(Precision<T>::name() << " output_conv: F32 worst relative error " << errors.relative << "; "
-                               << errors.off_by_one << " of " << errors.quantised
+  MESSAGE(Precision<T>::name() << " output_conv: F32 worst relative error " << errors.relative
+                               << "; " << errors.off_by_one << " of " << errors.quantised
                                << " U8/U16 values 1 LSB off the rounded reference, the rest exact");
 }
 
@@ -172,7 +190,8 @@ TEST_CASE("output_conv rejects outputs it cannot write") {
   DeviceBuffer<float> weight(3 * 16);
   DeviceBuffer<unsigned char> output(4 * 16 * 32 * 2);
   const m2u::TensorView<const float> view = view_of<const float>(input.data(), shape, 0, 16);
-  const m2u::ProbabilityImage u16{output.data(), m2u::PixelType::kU16, 16, 32, 64, 64 * 16, 64 * 16};
+  const m2u::ProbabilityImage u16{output.data(), m2u::PixelType::kU16, 16, 32, 64, 64 * 16,
+                                  64 * 16};
   const auto run = [&](const m2u::ProbabilityImage& probabilities, int out_channels) {
     return m2u::output_conv<float>(view, out_channels, weight.data(), weight.data(),
                                    m2u::KernelActivation::kSigmoid, probabilities, nullptr);

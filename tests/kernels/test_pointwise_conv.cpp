@@ -48,40 +48,48 @@ void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase
   }
   const int view_channels = slice_offsets.back() - c.input_offset + c.input_slices.back();
   REQUIRE(m2u::padded_channels<T>(view_channels) == extent);
-  const BufferShape input_shape{c.batch, c.height, c.width, c.input_offset + extent + c.input_extra};
+  const BufferShape input_shape{c.batch, c.height, c.width,
+                                c.input_offset + extent + c.input_extra};
   std::vector<T> input_contents = filled_buffer<T>(input_shape, kForeign);
   HostTensor reference_input;
   std::vector<int> weight_columns;  // kernel weight column of each reference input channel
   for (size_t s = 0; s < c.input_slices.size(); ++s) {
-    const HostTensor slice = rounded_to<T>(
-        random_tensor(c.batch, c.input_slices[s], c.height, c.width, seed + static_cast<uint32_t>(s)));
+    const HostTensor slice = rounded_to<T>(random_tensor(c.batch, c.input_slices[s], c.height,
+                                                         c.width, seed + static_cast<uint32_t>(s)));
     write_slice(input_contents, input_shape, slice_offsets[s], slice);
     reference_input = s == 0 ? slice : m2u::ref::concat_channels(reference_input, slice);
-    for (int ch = 0; ch < slice.c; ++ch) weight_columns.push_back(slice_offsets[s] - c.input_offset + ch);
+    for (int ch = 0; ch < slice.c; ++ch)
+      weight_columns.push_back(slice_offsets[s] - c.input_offset + ch);
   }
   const DeviceInput<T> input(input_shape, input_contents);
 
   const int in_channels = reference_input.c;
-  const std::vector<float> weight = random_values(static_cast<size_t>(c.out_channels) * in_channels, seed + 10, -0.5f, 0.5f);
+  const std::vector<float> weight =
+      random_values(static_cast<size_t>(c.out_channels) * in_channels, seed + 10, -0.5f, 0.5f);
   const std::vector<float> bias = random_values(c.out_channels, seed + 11);
   std::vector<float> kernel_weight(static_cast<size_t>(c.out_channels) * extent, 0.0f);
   for (int co = 0; co < c.out_channels; ++co)
     for (int ci = 0; ci < in_channels; ++ci)
-      kernel_weight[static_cast<size_t>(co) * extent + weight_columns[ci]] = weight[static_cast<size_t>(co) * in_channels + ci];
+      kernel_weight[static_cast<size_t>(co) * extent + weight_columns[ci]] =
+          weight[static_cast<size_t>(co) * in_channels + ci];
   DeviceBuffer<float> device_weight(kernel_weight.size());
   device_weight.upload(kernel_weight);
   DeviceBuffer<float> device_bias(bias.size());
   device_bias.upload(bias);
 
-  const HostTensor residual = rounded_to<T>(random_tensor(c.batch, c.out_channels, c.height, c.width, seed + 12));
+  const HostTensor residual =
+      rounded_to<T>(random_tensor(c.batch, c.out_channels, c.height, c.width, seed + 12));
   const DeviceInput<T> device_residual = upload_tensor<T>(residual);
   const m2u::TensorView<const T> residual_view =
       c.residual ? device_residual.view(0, c.out_channels) : m2u::TensorView<const T>{};
 
-  const HostTensor convolved = m2u::ref::conv2d(reference_input, weight, bias, c.out_channels, 1, 1, 1);
-  const BufferShape output_shape{c.batch, c.height, c.width,
-                                 c.output_offset + m2u::padded_channels<T>(c.out_channels) + c.output_extra};
-  const std::vector<T> before = output_before<T>(output_shape, c.output_offset, c.out_channels, kForeign);
+  const HostTensor convolved =
+      m2u::ref::conv2d(reference_input, weight, bias, c.out_channels, 1, 1, 1);
+  const BufferShape output_shape{
+      c.batch, c.height, c.width,
+      c.output_offset + m2u::padded_channels<T>(c.out_channels) + c.output_extra};
+  const std::vector<T> before =
+      output_before<T>(output_shape, c.output_offset, c.out_channels, kForeign);
 
   for (const ActivationCase& activation : activations) {
     HostTensor expected = m2u::ref::activation(convolved, activation.reference);
@@ -92,25 +100,29 @@ void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase
       output.upload(before);
       const cudaError_t status = m2u::pointwise_conv<T>(
           input.view(c.input_offset, view_channels),
-          view_of(output.data(), output_shape, c.output_offset, c.out_channels), device_weight.data(),
-          device_bias.data(), activation.kernel, residual_view, nullptr);
-      const std::string context = Precision<T>::name() + " " + c.name + " " +
-                                  activation.name + " schedule " + std::to_string(schedule);
+          view_of(output.data(), output_shape, c.output_offset, c.out_channels),
+          device_weight.data(), device_bias.data(), activation.kernel, residual_view, nullptr);
+      const std::string context = Precision<T>::name() + " " + c.name + " " + activation.name +
+                                  " schedule " + std::to_string(schedule);
       REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-      check_output(output, before, output_shape, c.output_offset, expected, Precision<T>::kTolerance,
-                   context, worst);
+      check_output(output, before, output_shape, c.output_offset, expected,
+                   Precision<T>::kTolerance, context, worst);
     }
   }
 }
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("pointwise_conv matches the reference on every tile shape and activation", T, float, __half) {
+TEST_CASE_TEMPLATE("pointwise_conv matches the reference on every tile shape and activation", T,
+                   float, __half) {
   WorstError worst;
   // 33 -> 5 (16-channel tiles), 19 -> 33 (64-channel tiles), 5 -> 19 (32-channel tiles).
-  run_pointwise_case<T>({"2x17x34 33->5", 2, 17, 34, {33}, 0, 0, 5, 0, 0, false}, all_activations(), 100, &worst);
-  run_pointwise_case<T>({"2x17x34 19->33", 2, 17, 34, {19}, 0, 0, 33, 0, 0, false}, all_activations(), 200, &worst);
-  run_pointwise_case<T>({"1x9x18 5->19", 1, 9, 18, {5}, 0, 0, 19, 0, 0, false}, all_activations(), 300, &worst);
+  run_pointwise_case<T>({"2x17x34 33->5", 2, 17, 34, {33}, 0, 0, 5, 0, 0, false}, all_activations(),
+                        100, &worst);
+  run_pointwise_case<T>({"2x17x34 19->33", 2, 17, 34, {19}, 0, 0, 33, 0, 0, false},
+                        all_activations(), 200, &worst);
+  run_pointwise_case<T>({"1x9x18 5->19", 1, 9, 18, {5}, 0, 0, 19, 0, 0, false}, all_activations(),
+                        300, &worst);
   // Several chunks of the reduction and several channel tiles.
   run_pointwise_case<T>({"1x9x17 72->130", 1, 9, 17, {72}, 0, 0, 130, 0, 0, false},
                         {all_activations()[2]}, 400, &worst);
@@ -119,43 +131,55 @@ TEST_CASE_TEMPLATE("pointwise_conv matches the reference on every tile shape and
 
 TEST_CASE_TEMPLATE("pointwise_conv adds a residual after any activation", T, float, __half) {
   WorstError worst;
-  run_pointwise_case<T>({"2x17x34 19->33 residual", 2, 17, 34, {19}, 0, 0, 33, 0, 0, true}, all_activations(), 500, &worst);
-  run_pointwise_case<T>({"2x9x17 33->5 residual", 2, 9, 17, {33}, 0, 0, 5, 0, 0, true}, all_activations(), 600, &worst);
-  MESSAGE(Precision<T>::name() << " pointwise_conv with residual worst relative error " << worst.relative);
+  run_pointwise_case<T>({"2x17x34 19->33 residual", 2, 17, 34, {19}, 0, 0, 33, 0, 0, true},
+                        all_activations(), 500, &worst);
+  run_pointwise_case<T>({"2x9x17 33->5 residual", 2, 9, 17, {33}, 0, 0, 5, 0, 0, true},
+                        all_activations(), 600, &worst);
+  MESSAGE(Precision<T>::name() << " pointwise_conv with residual worst relative error "
+                               << worst.relative);
 }
 
-TEST_CASE_TEMPLATE("pointwise_conv reads a whole concat buffer and writes into a slice", T, float, __half) {
+TEST_CASE_TEMPLATE("pointwise_conv reads a whole concat buffer and writes into a slice", T, float,
+                   __half) {
   WorstError worst;
   const ActivationCase relu6 = all_activations()[2];
   // decode1.ir1's expand: up(decode2) 30 channels ++ the 3-channel input, the gap at 30..31.
-  run_pointwise_case<T>({"2x17x34 concat 30+3 -> 5", 2, 17, 34, {30, 3}, 0, 0, 5, 0, 0, false}, {relu6}, 700, &worst);
+  run_pointwise_case<T>({"2x17x34 concat 30+3 -> 5", 2, 17, 34, {30, 3}, 0, 0, 5, 0, 0, false},
+                        {relu6}, 700, &worst);
   // Cin 1: 30 ++ 1.
-  run_pointwise_case<T>({"1x17x35 concat 30+1 -> 5", 1, 17, 35, {30, 1}, 0, 0, 5, 0, 0, false}, {relu6}, 800, &worst);
+  run_pointwise_case<T>({"1x17x35 concat 30+1 -> 5", 1, 17, 35, {30, 1}, 0, 0, 5, 0, 0, false},
+                        {relu6}, 800, &worst);
   // The skip tensor of the next encoder block: a slice at offset 32 (FP16: 40)
   // of a wider buffer, read by the next conv; the output into the slice at
   // offset 24 of a 24 + 24 + 8 buffer.
   const int skip_offset = m2u::padded_channels<T>(30);
-  run_pointwise_case<T>({"2x9x17 slice 19 -> slice 19", 2, 9, 17, {19}, skip_offset, 8, 19, 24, 8, false},
-                        all_activations(), 900, &worst);
-  MESSAGE(Precision<T>::name() << " pointwise_conv on slices worst relative error " << worst.relative);
+  run_pointwise_case<T>(
+      {"2x9x17 slice 19 -> slice 19", 2, 9, 17, {19}, skip_offset, 8, 19, 24, 8, false},
+      all_activations(), 900, &worst);
+  MESSAGE(Precision<T>::name() << " pointwise_conv on slices worst relative error "
+                               << worst.relative);
 }
 
-TEST_CASE_TEMPLATE("pointwise_conv with the residual in the output buffer (in place)", T, float, __half) {
+TEST_CASE_TEMPLATE("pointwise_conv with the residual in the output buffer (in place)", T, float,
+                   __half) {
   const int batch = 2, height = 9, width = 17, channels = 19;
   const HostTensor input = rounded_to<T>(random_tensor(batch, channels, height, width, 1000));
   const HostTensor residual = rounded_to<T>(random_tensor(batch, channels, height, width, 1001));
-  const std::vector<float> weight = random_values(static_cast<size_t>(channels) * channels, 1002, -0.5f, 0.5f);
+  const std::vector<float> weight =
+      random_values(static_cast<size_t>(channels) * channels, 1002, -0.5f, 0.5f);
   const std::vector<float> bias = random_values(channels, 1003);
   const int padded = m2u::padded_channels<T>(channels);
   std::vector<float> kernel_weight(static_cast<size_t>(channels) * padded, 0.0f);
   for (int co = 0; co < channels; ++co)
-    for (int ci = 0; ci < channels; ++ci) kernel_weight[co * padded + ci] = weight[co * channels + ci];
+    for (int ci = 0; ci < channels; ++ci)
+      kernel_weight[co * padded + ci] = weight[co * channels + ci];
   DeviceBuffer<float> device_weight(kernel_weight.size());
   device_weight.upload(kernel_weight);
   DeviceBuffer<float> device_bias(bias.size());
   device_bias.upload(bias);
   const DeviceInput<T> device_input = upload_tensor<T>(input);
-  const HostTensor expected = m2u::ref::add(m2u::ref::conv2d(input, weight, bias, channels, 1, 1, 1), residual);
+  const HostTensor expected =
+      m2u::ref::add(m2u::ref::conv2d(input, weight, bias, channels, 1, 1, 1), residual);
 
   const BufferShape shape{batch, height, width, padded};
   std::vector<T> before = filled_buffer<T>(shape);
@@ -166,14 +190,16 @@ TEST_CASE_TEMPLATE("pointwise_conv with the residual in the output buffer (in pl
     DeviceBuffer<T> buffer(shape.elements());
     buffer.upload(before);
     const m2u::TensorView<T> output = view_of(buffer.data(), shape, 0, channels);
-    const m2u::TensorView<const T> residual_view = view_of<const T>(buffer.data(), shape, 0, channels);
+    const m2u::TensorView<const T> residual_view =
+        view_of<const T>(buffer.data(), shape, 0, channels);
     REQUIRE(m2u::pointwise_conv<T>(device_input.view(0, channels), output, device_weight.data(),
-                                   device_bias.data(), m2u::KernelActivation::kLinear, residual_view,
-                                   nullptr) == cudaSuccess);
+                                   device_bias.data(), m2u::KernelActivation::kLinear,
+                                   residual_view, nullptr) == cudaSuccess);
     check_output(buffer, before, shape, 0, expected, Precision<T>::kTolerance,
                  Precision<T>::name() + " in place, schedule " + std::to_string(schedule), &worst);
   }
-  MESSAGE(Precision<T>::name() << " pointwise_conv in place worst relative error " << worst.relative);
+  MESSAGE(Precision<T>::name() << " pointwise_conv in place worst relative error "
+                               << worst.relative);
 }
 
 TEST_CASE_TEMPLATE("pointwise_conv rejects views that do not fit", T, float, __half) {
@@ -183,9 +209,10 @@ TEST_CASE_TEMPLATE("pointwise_conv rejects views that do not fit", T, float, __h
   const m2u::TensorView<const T> input = view_of<const T>(buffer.data(), shape, 0, 19);
   const m2u::TensorView<T> output = view_of(buffer.data(), shape, 0, 19);
   const m2u::TensorView<const T> none{};
-  const auto run = [&](m2u::TensorView<const T> in, m2u::TensorView<T> out, m2u::TensorView<const T> residual,
-                       const float* w) {
-    return m2u::pointwise_conv<T>(in, out, w, weight.data(), m2u::KernelActivation::kRelu, residual, nullptr);
+  const auto run = [&](m2u::TensorView<const T> in, m2u::TensorView<T> out,
+                       m2u::TensorView<const T> residual, const float* w) {
+    return m2u::pointwise_conv<T>(in, out, w, weight.data(), m2u::KernelActivation::kRelu, residual,
+                                  nullptr);
   };
   REQUIRE(run(input, output, none, weight.data()) == cudaSuccess);
   CHECK(run(input, output, none, nullptr) == cudaErrorInvalidValue);

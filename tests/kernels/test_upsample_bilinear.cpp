@@ -25,14 +25,16 @@ void run_upsample_case(const std::string& name, int batch, int channels, int hei
                        WorstError* worst) {
   constexpr float kForeign = 3.25f;
   const int padded = m2u::padded_channels<T>(channels);
-  const HostTensor input = rounded_to<T>(random_tensor(batch, channels, height, width, seed, -4.0f, 4.0f));
+  const HostTensor input =
+      rounded_to<T>(random_tensor(batch, channels, height, width, seed, -4.0f, 4.0f));
   const BufferShape input_shape{batch, height, width, input_offset + padded};
   std::vector<T> input_contents = filled_buffer<T>(input_shape, kForeign);
   write_slice(input_contents, input_shape, input_offset, input);
   const DeviceInput<T> device_input(input_shape, input_contents);
 
   const HostTensor expected = m2u::ref::upsample_bilinear2x(input);
-  const BufferShape output_shape{batch, 2 * height, 2 * width, output_offset + padded + output_extra};
+  const BufferShape output_shape{batch, 2 * height, 2 * width,
+                                 output_offset + padded + output_extra};
   const std::vector<T> before = output_before<T>(output_shape, output_offset, channels, kForeign);
   for (uint64_t schedule : emu_test::test_seeds()) {
     emu_test::ScopedSeed scoped(schedule);
@@ -41,7 +43,8 @@ void run_upsample_case(const std::string& name, int batch, int channels, int hei
     const cudaError_t status = m2u::upsample_bilinear2x<T>(
         device_input.view(input_offset, channels),
         view_of(output.data(), output_shape, output_offset, channels), nullptr);
-    const std::string context = Precision<T>::name() + " " + name + " schedule " + std::to_string(schedule);
+    const std::string context =
+        Precision<T>::name() + " " + name + " schedule " + std::to_string(schedule);
     REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
     check_output(output, before, output_shape, output_offset, expected, Precision<T>::kTolerance,
                  context, worst);
@@ -59,16 +62,19 @@ TEST_CASE_TEMPLATE("upsample_bilinear2x matches the reference on odd sizes", T, 
   MESSAGE(Precision<T>::name() << " upsample_bilinear2x worst relative error " << worst.relative);
 }
 
-TEST_CASE_TEMPLATE("upsample_bilinear2x writes its slice of a concat buffer and nothing else", T, float, __half) {
+TEST_CASE_TEMPLATE("upsample_bilinear2x writes its slice of a concat buffer and nothing else", T,
+                   float, __half) {
   WorstError worst;
   // decode1: up(decode2) 30 channels into [0, 30) padded to 32, the input
   // image's slice (3 channels, padded) after it.
   const int skip_padded = m2u::padded_channels<T>(3);
-  run_upsample_case<T>("2x30x9x17 into [0, 30) of 32 + skip", 2, 30, 9, 17, 0, 0, skip_padded, 5, &worst);
+  run_upsample_case<T>("2x30x9x17 into [0, 30) of 32 + skip", 2, 30, 9, 17, 0, 0, skip_padded, 5,
+                       &worst);
   // A slice in the middle of a buffer, read from a slice too.
   const int offset = 2 * m2u::ChannelAlignment<T>::value;
   run_upsample_case<T>("2x19x5x9 slice to slice", 2, 19, 5, 9, offset, offset, 8, 6, &worst);
-  MESSAGE(Precision<T>::name() << " upsample_bilinear2x into slices worst relative error " << worst.relative);
+  MESSAGE(Precision<T>::name() << " upsample_bilinear2x into slices worst relative error "
+                               << worst.relative);
 }
 
 TEST_CASE_TEMPLATE("upsample_bilinear2x rejects views that do not fit", T, float, __half) {

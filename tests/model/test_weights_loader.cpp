@@ -139,6 +139,8 @@ TEST_CASE("each hand-made broken file is refused with a specific message") {
       {"unknown grey fill", [](auto& b, auto&, auto&) { m2u_test::put_u32(b, 52, 2); }, "grey_fill is 2"},
       {"zero pixel scale", [](auto& b, auto&, auto&) { m2u_test::put_f32(b, 56, 0.0f); }, "pixel_scale is 0"},
       {"negative std floor", [](auto& b, auto&, auto&) { m2u_test::put_f32(b, 60, -1.0f); }, "std_floor is -1"},
+      {"standardisation without a std floor", [](auto& b, auto&, auto&) { m2u_test::put_u32(b, 48, 1); },
+       "std_floor is 0 with per-image standardisation"},
       {"zero channel std", [](auto& b, auto&, auto&) { m2u_test::put_f32(b, 96 + 4, 0.0f); },
        "channel_std[1] is 0"},
       {"mean beyond Cin", [](auto& b, auto&, auto&) { m2u_test::put_f32(b, 64 + 4 * 5, 1.0f); },

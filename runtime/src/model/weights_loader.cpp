@@ -250,6 +250,10 @@ class Parser {
     if (!std::isfinite(in.std_floor) || in.std_floor < 0.0f) {
       return fail("std_floor is " + std::to_string(in.std_floor) + ", expected finite and >= 0");
     }
+    if (in.normalization == NormalizationKind::kPerImageStandardize && !(in.std_floor > 0.0f)) {
+      return fail("std_floor is 0 with per-image standardisation: it must be > 0, or a flat frame "
+                  "divides by zero; reconvert with converter/m2u_convert.py");
+    }
     const int channels = model_->architecture.in_channels;
     for (int c = 0; c < kMaxInputChannels; ++c) {
       in.channel_mean[c] = f32(64 + 4 * c);
