@@ -27,7 +27,7 @@ START=$(date +%s)
 # 0. Debian packages
 # ---------------------------------------------------------------------------
 PACKAGES=(cmake ninja-build g++ pkg-config libboost-context-dev doctest-dev libbenchmark-dev
-          libstb-dev clang-14 libclang-rt-14-dev python3-numpy python3-torch python3-onnx)
+          libstb-dev clang-14 libclang-rt-14-dev python3-numpy python3-torch python3-onnx zlib1g-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -34,6 +34,9 @@ namespace m2u_emu {
 namespace {
 
 constexpr size_t kDeviceAlignment = 256;
+// The emulated device's memory, like a 4 GB Jetson Nano: larger requests
+// fail with cudaErrorMemoryAllocation instead of exhausting the host.
+constexpr size_t kDeviceMemoryBytes = size_t(4) << 30;
 constexpr unsigned char kUninitialisedByte = 0xFF;
 
 enum class MemoryKind { kDevice, kPinnedHost };
@@ -118,6 +121,9 @@ cudaError_t allocate(void** pointer, size_t bytes, MemoryKind kind) {
   if (s.sticky_error != cudaSuccess) return s.sticky_error;
   *pointer = nullptr;
   if (bytes == 0) return cudaSuccess;
+  if (kind == MemoryKind::kDevice && bytes > kDeviceMemoryBytes - s.counters.device_bytes_in_use) {
+    return finish(cudaErrorMemoryAllocation);
+  }
   void* memory = nullptr;
   if (posix_memalign(&memory, kDeviceAlignment, bytes) != 0) {
     return finish(cudaErrorMemoryAllocation);
@@ -394,7 +400,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   if (device != 0) return m2u_emu::finish(cudaErrorInvalidDevice);
   std::memset(prop, 0, sizeof(*prop));
   std::strncpy(prop->name, "m2urt SIMT host emulator", sizeof(prop->name) - 1);
-  prop->totalGlobalMem = size_t(4) << 30;
+  prop->totalGlobalMem = m2u_emu::kDeviceMemoryBytes;
   prop->sharedMemPerBlock = 48 * 1024;
   prop->sharedMemPerBlockOptin = 48 * 1024;
   prop->sharedMemPerMultiprocessor = 64 * 1024;
@@ -448,7 +454,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attribute, int dev
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
   if (!free_bytes || !total_bytes) return m2u_emu::finish(cudaErrorInvalidValue);
   std::lock_guard<std::mutex> lock(m2u_emu::state().mutex);
-  *total_bytes = size_t(4) << 30;
+  *total_bytes = m2u_emu::kDeviceMemoryBytes;
   *free_bytes = *total_bytes - std::min(*total_bytes,
                                         size_t(m2u_emu::state().counters.device_bytes_in_use));
   return cudaSuccess;

@@ -66,7 +66,8 @@ typedef enum m2u_status {
 M2U_API const char* m2u_status_string(m2u_status status);
 
 /* Message of the last failed call on this thread that had no handle to keep
- * it (m2u_model_load*, m2u_engine_create); "" if none. */
+ * it (every call but those taking an m2u_engine*: m2u_model_load*,
+ * m2u_model_get_info, m2u_engine_create, m2u_host_alloc); "" if none. */
 M2U_API const char* m2u_last_error(void);
 
 /* Version of the library actually linked (M2U_VERSION of its build). */
@@ -149,7 +150,9 @@ typedef enum m2u_dtype { M2U_DTYPE_U8 = 0, M2U_DTYPE_U16 = 1, M2U_DTYPE_F32 = 2 
 typedef enum m2u_memory {
   M2U_MEMORY_HOST = 0,   /* ordinary (pageable) host memory */
   M2U_MEMORY_DEVICE = 1, /* device memory (cudaMalloc) */
-  M2U_MEMORY_PINNED = 2  /* page-locked host memory from m2u_host_alloc (or cudaMallocHost) */
+  M2U_MEMORY_PINNED = 2  /* page-locked host memory from m2u_host_alloc (or cudaMallocHost);
+                            pageable memory declared pinned still works, but
+                            its copies no longer overlap with other work */
 } m2u_memory;
 
 /* Page-locked host memory for frames and results: copies from and to it
@@ -191,6 +194,9 @@ typedef struct m2u_image {
 M2U_API m2u_status m2u_engine_run(m2u_engine* engine, const m2u_image* input, m2u_image* output);
 /* Waits for the engine's stream. */
 M2U_API m2u_status m2u_engine_synchronize(m2u_engine* engine);
+/* Without waiting: *done = 1 when all work queued on the engine's stream
+ * has finished, else 0 (poll instead of m2u_engine_synchronize). */
+M2U_API m2u_status m2u_engine_query(m2u_engine* engine, int* done);
 
 #ifdef __cplusplus
 }

@@ -138,6 +138,12 @@ m2u_status m2u_engine_create(const m2u_model* model, const m2u_engine_options* o
 
 void m2u_engine_destroy(m2u_engine* engine) { delete engine; }
 
+m2u_status m2u_engine_query(m2u_engine* engine, int* done) {
+  if (!engine || !done) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_query: NULL argument");
+  engine->message.clear();
+  return engine->engine->query(done);
+}
+
 const char* m2u_engine_last_error(const m2u_engine* engine) {
   if (!engine) return "m2u_engine_last_error: engine is NULL";
   return engine->message.empty() ? engine->engine->last_error().c_str() : engine->message.c_str();

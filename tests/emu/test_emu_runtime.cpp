@@ -109,3 +109,13 @@ TEST_CASE("the emulated device describes itself") {
   CHECK(count == 1);
   cudaGetLastError();
 }
+
+TEST_CASE("the emulated device has 4 GiB: larger allocations fail like on a device") {
+  void* huge = nullptr;
+  CHECK(cudaMalloc(&huge, size_t(5) << 30) == cudaErrorMemoryAllocation);
+  CHECK(huge == nullptr);
+  CHECK(cudaGetLastError() == cudaErrorMemoryAllocation);
+  size_t free_bytes = 0, total_bytes = 0;
+  CHECK(cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess);
+  CHECK(total_bytes == size_t(4) << 30);
+}

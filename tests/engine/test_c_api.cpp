@@ -161,6 +161,9 @@ TEST_CASE("strided U16 host input, U8 output and device pointers agree with the 
   d_out.memory = M2U_MEMORY_DEVICE;
   REQUIRE(m2u_engine_run(loaded.engine, &d_in, &d_out) == M2U_OK);
   REQUIRE(m2u_engine_synchronize(loaded.engine) == M2U_OK);
+  int done = 0;
+  CHECK(m2u_engine_query(loaded.engine, &done) == M2U_OK);
+  CHECK(done == 1);
   std::vector<float> from_device(from_float.size());
   REQUIRE(cudaMemcpy(from_device.data(), device_out, from_device.size() * sizeof(float), cudaMemcpyDeviceToHost) == cudaSuccess);
   CHECK(from_device == from_float);

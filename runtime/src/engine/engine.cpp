@@ -362,6 +362,17 @@ m2u_status Engine::synchronize() {
   return status == cudaSuccess ? M2U_OK : cuda_failure("waiting for the engine's stream", status);
 }
 
+m2u_status Engine::query(int* done) {
+  const cudaError_t status = cudaStreamQuery(stream_);
+  if (status == cudaErrorNotReady) {
+    cudaGetLastError();
+    *done = 0;
+    return M2U_OK;
+  }
+  *done = status == cudaSuccess ? 1 : 0;
+  return status == cudaSuccess ? M2U_OK : cuda_failure("querying the engine's stream", status);
+}
+
 m2u_status Engine::read_stage(const std::string& name, int batch, int height, int width,
                               std::vector<float>* nchw, int* channels) {
   for (const auto& stage : plan_.stage_outputs) {

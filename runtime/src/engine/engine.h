@@ -39,6 +39,7 @@ class Engine {
 
   m2u_status run(const m2u_image& input, const m2u_image& output);
   m2u_status synchronize();
+  m2u_status query(int* done);
   const std::string& last_error() const { return last_error_; }
   size_t arena_bytes() const { return plan_.arena_bytes; }
   size_t weight_bytes() const { return weight_count_ * sizeof(float); }

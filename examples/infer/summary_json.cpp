@@ -1,0 +1,65 @@
+// summary_json.cpp - see summary_json.h.
+#include "summary_json.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace m2u_infer {
+
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+          out += escaped;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string summary_json(const Summary& s) {
+  std::ostringstream out;
+  out.precision(6);
+  out << "{\n";
+  out << "  \"input\": " << json_string(s.input) << ",\n";
+  out << "  \"model\": " << json_string(s.model) << ",\n";
+  out << "  \"precision\": \"fp32\",\n";
+  out << "  \"device\": " << json_string(s.device) << ",\n";
+  out << "  \"width\": " << s.width << ",\n  \"height\": " << s.height << ",\n";
+  out << "  \"tiling\": " << (s.tile ? "{\"tile\": " + std::to_string(s.tile) + ", \"overlap\": " +
+                                           std::to_string(s.overlap) + "}"
+                                     : std::string("null"))
+      << ",\n";
+  out << "  \"threshold\": {\"method\": " << json_string(s.threshold_method) << ", \"value\": " << s.threshold;
+  if (s.otsu_threshold_8bit >= 0) out << ", \"otsu_8bit\": " << s.otsu_threshold_8bit;
+  out << "},\n";
+  out << "  \"foreground_fraction\": " << s.foreground_fraction << ",\n";
+  out << "  \"cell_count\": " << s.cells.size() << ",\n";
+  out << "  \"cells\": [";
+  for (size_t i = 0; i < s.cells.size(); ++i) {
+    const Cell& c = s.cells[i];
+    out << (i ? ",\n    " : "\n    ") << "{\"label\": " << c.label << ", \"area\": " << c.area
+        << ", \"centroid\": [" << c.centroid_x << ", " << c.centroid_y << "]}";
+  }
+  out << (s.cells.empty() ? "],\n" : "\n  ],\n");
+  out << "  \"timings_ms\": {";
+  for (size_t i = 0; i < s.timings.size(); ++i) {
+    out << (i ? ", " : "") << json_string(s.timings[i].first) << ": "
+        << s.timings[i].second;
+  }
+  out << "}\n}\n";
+  return out.str();
+}
+
+}  // namespace m2u_infer

@@ -1,0 +1,39 @@
+// summary_json.h - m2u_infer's JSON summary of one input: model,
+// precision, device, input size, threshold, cell count and cells,
+// per-stage timings.
+#ifndef M2U_EXAMPLES_INFER_SUMMARY_JSON_H
+#define M2U_EXAMPLES_INFER_SUMMARY_JSON_H
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "components.h"
+
+namespace m2u_infer {
+
+struct Summary {
+  std::string input;
+  std::string model;
+  std::string device;
+  int width = 0;
+  int height = 0;
+  int tile = 0;      // 0: whole frame
+  int overlap = 0;
+  std::string threshold_method;  // "fixed" or "otsu"
+  double threshold = 0.5;
+  int otsu_threshold_8bit = -1;
+  double foreground_fraction = 0.0;
+  std::vector<Cell> cells;
+  std::vector<std::pair<std::string, double>> timings;  // name, milliseconds
+};
+
+std::string summary_json(const Summary& summary);
+
+// `text` as a JSON string literal (quotes, backslashes, control characters
+// escaped; bytes >= 0x80 passed through as UTF-8).
+std::string json_string(const std::string& text);
+
+}  // namespace m2u_infer
+
+#endif  // M2U_EXAMPLES_INFER_SUMMARY_JSON_H
