@@ -24,25 +24,9 @@ JOBS="${M2U_JOBS:-$(nproc)}"
 START=$(date +%s)
 
 # ---------------------------------------------------------------------------
-# 0. Debian packages
+# 0. Debian packages (idempotent; silent when nothing is missing)
 # ---------------------------------------------------------------------------
-PACKAGES=(cmake ninja-build g++ pkg-config libboost-context-dev doctest-dev libbenchmark-dev
-          libstb-dev clang-14 libclang-rt-14-dev python3-numpy python3-torch python3-onnx zlib1g-dev)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "run_all: installing Debian packages: ${missing[*]}"
-  SUDO=""
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { echo "run_all: need root or sudo to install ${missing[*]}" >&2; exit 1; }
-    SUDO=sudo
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$ROOT/tests/install_packages.sh"
 
 NVCC="$(command -v nvcc || true)"
 [[ -z "$NVCC" && -x /usr/local/cuda/bin/nvcc ]] && NVCC=/usr/local/cuda/bin/nvcc

@@ -1,6 +1,7 @@
 // c_api.cpp - the C API of m2urt.h over the C++ model loader and engine.
 // Checks at the edge (NULL handles, options), keeps messages, never throws
 // across the C boundary: allocation failures become M2U_ERROR_OUT_OF_MEMORY.
+#include <cstring>
 #include <new>
 #include <string>
 
@@ -20,6 +21,16 @@ struct m2u_engine {
 namespace {
 
 thread_local std::string t_last_error;
+
+// The integer a C caller stored in an enum field: C allows any int there,
+// while loading an out-of-range enumerator in C++ is undefined.
+template <typename Enum>
+int enum_value(const Enum& value) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized here");
+  int raw;
+  std::memcpy(&raw, &value, sizeof(raw));
+  return raw;
+}
 
 m2u_status set_last_error(m2u_status status, const std::string& message) {
   t_last_error = message;
@@ -114,10 +125,10 @@ m2u_status m2u_engine_create(const m2u_model* model, const m2u_engine_options* o
   if (!model || !options) {
     return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_create: model or options is NULL");
   }
-  if (options->precision != M2U_PRECISION_FP32) {
-    return set_last_error(M2U_ERROR_INVALID_ARGUMENT,
-                          "m2u_engine_create: precision " + std::to_string(options->precision) +
-                              " is not available (this build has FP32)");
+  const int precision = enum_value(options->precision);
+  if (precision != M2U_PRECISION_FP32) {
+    return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_create: precision " + std::to_string(precision) +
+                                                          " is not available (this build has FP32)");
   }
   return guarded([&] {
     m2u::EngineOptions engine_options;

@@ -80,7 +80,8 @@ TEST_CASE("engine options are validated") {
   CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
   CHECK(contains(m2u_last_error(), "max_batch, max_height and max_width must be >= 1"));
   m2u_engine_options_init(&options);
-  options.precision = static_cast<m2u_precision>(7);
+  const int unknown_precision = 7;  // as a C caller may store it
+  std::memcpy(&options.precision, &unknown_precision, sizeof(unknown_precision));
   CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
   m2u_engine_options_init(&options);
   options.device = 3;
@@ -169,4 +170,19 @@ TEST_CASE("strided U16 host input, U8 output and device pointers agree with the 
   CHECK(from_device == from_float);
   cudaFree(device_in);
   cudaFree(device_out);
+}
+
+TEST_CASE("enum fields holding values C allows but the API does not name are refused") {
+  Loaded loaded;
+  load(loaded, 16, 16);
+  std::vector<uint8_t> frame(16 * 16, 0);
+  std::vector<float> out(16 * 16, 0.0f);
+  m2u_image input = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, 16, 16);
+  m2u_image output = engine_test::host_image(out.data(), M2U_DTYPE_F32, 1, 1, 16, 16);
+  const int bogus = 42;
+  std::memcpy(&input.dtype, &bogus, sizeof(bogus));
+  CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_ERROR_INVALID_ARGUMENT);
+  input.dtype = M2U_DTYPE_U8;
+  std::memcpy(&output.memory, &bogus, sizeof(bogus));
+  CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_ERROR_INVALID_ARGUMENT);
 }

@@ -25,13 +25,31 @@ std::atomic<long> g_host_allocations{0};
 std::atomic<bool> g_counting{false};
 }  // namespace
 
-void* operator new(size_t size) {
+// Every replaceable form goes through malloc/free, so that the sanitizers'
+// own operators never see a pointer of ours.
+namespace {
+void* counted_allocation(size_t size) noexcept {
   if (g_counting.load(std::memory_order_relaxed)) g_host_allocations.fetch_add(1);
-  if (void* p = std::malloc(size ? size : 1)) return p;
+  return std::malloc(size ? size : 1);
+}
+}  // namespace
+
+void* operator new(size_t size) {
+  if (void* p = counted_allocation(size)) return p;
   throw std::bad_alloc();
 }
+void* operator new[](size_t size) {
+  if (void* p = counted_allocation(size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(size_t size, const std::nothrow_t&) noexcept { return counted_allocation(size); }
+void* operator new[](size_t size, const std::nothrow_t&) noexcept { return counted_allocation(size); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 TEST_CASE("inference allocates no host or device memory, and the arena is reported") {
   m2u::Model model;

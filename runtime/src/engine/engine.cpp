@@ -28,12 +28,23 @@ PixelType pixel_type(m2u_dtype dtype) {
   return dtype == M2U_DTYPE_U8 ? PixelType::kU8 : dtype == M2U_DTYPE_U16 ? PixelType::kU16 : PixelType::kF32;
 }
 
-bool valid_dtype(m2u_dtype dtype) {
-  return dtype == M2U_DTYPE_U8 || dtype == M2U_DTYPE_U16 || dtype == M2U_DTYPE_F32;
+// Enum fields come from C callers, who may store any int: read them as ints
+// (loading an out-of-range enumerator in C++ is undefined).
+template <typename Enum>
+int enum_value(const Enum& value) {
+  int raw;
+  std::memcpy(&raw, &value, sizeof(raw));
+  return raw;
 }
 
-bool valid_memory(m2u_memory memory) {
-  return memory == M2U_MEMORY_HOST || memory == M2U_MEMORY_DEVICE || memory == M2U_MEMORY_PINNED;
+bool valid_dtype(const m2u_dtype& dtype) {
+  const int v = enum_value(dtype);
+  return v == M2U_DTYPE_U8 || v == M2U_DTYPE_U16 || v == M2U_DTYPE_F32;
+}
+
+bool valid_memory(const m2u_memory& memory) {
+  const int v = enum_value(memory);
+  return v == M2U_MEMORY_HOST || v == M2U_MEMORY_DEVICE || v == M2U_MEMORY_PINNED;
 }
 
 bool on_host(const m2u_image& image) { return image.memory != M2U_MEMORY_DEVICE; }
