@@ -15,6 +15,7 @@
 #include <cuda_runtime_api.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +29,7 @@
 #include "components.h"
 #include "dpc_kernels.h"
 #include "frame_source.h"
+#include "io_kernels.h"
 #include "m2urt.h"
 #include "mask_kernels.h"
 #include "otsu.h"
@@ -52,6 +54,8 @@ const char kUsage[] =
     "                         little-endian; mono12p: two pixels in three bytes, GenICam Mono12p)\n"
     "  --tile N [--overlap M] run N x N tiles (N a multiple of 16) overlapping by 2M, stitched\n"
     "                         without seams (default: the whole frame, padded to a multiple of 16)\n"
+    "  --tile-statistics frame|tile  per-image standardisation of tiles with the whole frame's\n"
+    "                         statistics (default: equals the whole-frame result) or each tile's own\n"
     "  --threshold T          probability threshold in (0, 1) (default 0.5)\n"
     "  --otsu                 Otsu's threshold on the 8-bit probability instead\n"
     "  --min-area N           drop cells smaller than N pixels\n"
@@ -74,6 +78,7 @@ struct Options {
   int probability_bits = 8;
   bool raw_output = false;
   bool quiet = false;
+  bool per_tile_statistics = false;
 };
 
 bool parse_int(const char* text, long low, long high, long* value) {
@@ -148,6 +153,14 @@ bool parse_options(int argc, char** argv, Options* options, std::string* error) 
         *error = std::string("--threshold ") + argv[i] + ": expected a number in (0, 1)";
         return false;
       }
+    } else if (arg == "--tile-statistics") {
+      if (!need(i, 1)) return false;
+      const std::string which = argv[++i];
+      if (which != "frame" && which != "tile") {
+        *error = "--tile-statistics " + which + ": expected frame or tile";
+        return false;
+      }
+      options->per_tile_statistics = which == "tile";
     } else if (arg == "--otsu") {
       options->otsu = true;
     } else if (arg == "--min-area") {
@@ -256,6 +269,7 @@ class Pipeline {
   }
   bool upload_and_unpack(const HostFrame& frame, float* intensity, std::string* error);
   bool ensure_engine(int height, int width, std::string* error);
+  bool frame_statistics_of(const float* intensity, int height, int width, float mean_std[2], std::string* error);
   bool run_network(const float* intensity, int height, int width, float* probability, std::string* error);
 
   const Options& options_;
@@ -278,6 +292,34 @@ bool Pipeline::upload_and_unpack(const HostFrame& frame, float* intensity, std::
     return false;
   }
   return cuda(cudaStreamSynchronize(stream_), frame.name + ": unpack", error);
+}
+
+// Mean and standard deviation of v = intensity * pixel_scale over the frame
+// (the statistics kernel gives the inverse deviation; std_floor 0 here, the
+// engine applies the model's floor).
+bool Pipeline::frame_statistics_of(const float* intensity, int height, int width, float mean_std[2],
+                                   std::string* error) {
+  const m2u::PixelImage image{intensity, m2u::PixelType::kF32, 1, height, width, 1,
+                              static_cast<size_t>(width) * sizeof(float),
+                              static_cast<size_t>(width) * height * sizeof(float), 1.0f};
+  m2u::KernelInputConvention convention{};
+  convention.per_image_standardize = 1;
+  convention.replicate_grey = 1;
+  convention.pixel_scale = model_info_.pixel_scale;
+  DeviceArray<double> scratch;
+  DeviceArray<float> stats;
+  float host[2];
+  if (!cuda(scratch.allocate(std::max<size_t>(m2u::image_statistics_scratch(image), 1)), "device memory", error) ||
+      !cuda(stats.allocate(2), "device memory", error) ||
+      !cuda(m2u::image_statistics(image, convention, scratch.get(), stats.get(), stream_), "frame statistics",
+            error) ||
+      !cuda(cudaMemcpyAsync(host, stats.get(), sizeof(host), cudaMemcpyDeviceToHost, stream_), "download", error) ||
+      !cuda(cudaStreamSynchronize(stream_), "frame statistics", error)) {
+    return false;
+  }
+  mean_std[0] = host[0];
+  mean_std[1] = std::isfinite(host[1]) && host[1] > 0.0f ? 1.0f / host[1] : 0.0f;
+  return true;
 }
 
 bool Pipeline::ensure_engine(int height, int width, std::string* error) {
@@ -311,6 +353,22 @@ bool Pipeline::run_network(const float* intensity, int height, int width, float*
   const int engine_h = tiled ? std::min(options_.tile, height) : height;
   const int engine_w = tiled ? std::min(options_.tile, width) : width;
   if (!ensure_engine(engine_h, engine_w, error)) return false;
+  // Per-image standardisation: every tile normalised with the whole frame's
+  // statistics (--tile-statistics frame, the default), so tiles stitch into
+  // the whole-frame result; or each with its own (tile), as some training
+  // scripts did.
+  const bool frame_statistics = tiled && model_info_.input_normalization == M2U_INPUT_PER_IMAGE_STANDARDIZE &&
+                                !options_.per_tile_statistics;
+  if (frame_statistics) {
+    float mean_std[2];
+    if (!frame_statistics_of(intensity, height, width, mean_std, error)) return false;
+    if (m2u_engine_set_input_statistics(engine_, mean_std, 1) != M2U_OK) {
+      *error = m2u_engine_last_error(engine_);
+      return false;
+    }
+  } else {
+    m2u_engine_set_input_statistics(engine_, nullptr, 0);
+  }
   DeviceArray<float> tile_probability;
   if (tiled && !cuda(tile_probability.allocate(static_cast<size_t>(engine_h) * engine_w), "tile buffer", error)) {
     return false;
@@ -498,6 +556,7 @@ bool Pipeline::process(const std::vector<HostFrame>& frames, const std::string& 
   summary.device = device_name;
   summary.tile = options_.tile;
   summary.overlap = options_.overlap;
+  summary.tile_statistics = options_.per_tile_statistics ? "tile" : "frame";
   summary.threshold_method = options_.otsu ? "otsu" : "fixed";
   const std::string json = summary_json(summary);
   if (!batch.stage(stem + ".json", std::vector<uint8_t>(json.begin(), json.end()), error)) return false;

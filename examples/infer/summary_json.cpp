@@ -38,7 +38,8 @@ std::string summary_json(const Summary& s) {
   out << "  \"device\": " << json_string(s.device) << ",\n";
   out << "  \"width\": " << s.width << ",\n  \"height\": " << s.height << ",\n";
   out << "  \"tiling\": " << (s.tile ? "{\"tile\": " + std::to_string(s.tile) + ", \"overlap\": " +
-                                           std::to_string(s.overlap) + "}"
+                                           std::to_string(s.overlap) + ", \"statistics\": " +
+                                           json_string(s.tile_statistics) + "}"
                                      : std::string("null"))
       << ",\n";
   out << "  \"threshold\": {\"method\": " << json_string(s.threshold_method) << ", \"value\": " << s.threshold;

@@ -20,6 +20,7 @@ struct Summary {
   int height = 0;
   int tile = 0;      // 0: whole frame
   int overlap = 0;
+  std::string tile_statistics;  // "frame" or "tile" (per-image standardisation of tiles)
   std::string threshold_method;  // "fixed" or "otsu"
   double threshold = 0.5;
   int otsu_threshold_8bit = -1;

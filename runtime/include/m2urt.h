@@ -192,6 +192,16 @@ typedef struct m2u_image {
  * m2u_engine_synchronize returns. With ordinary host memory on either side
  * it returns after the result is in place. No memory is allocated. */
 M2U_API m2u_status m2u_engine_run(m2u_engine* engine, const m2u_image* input, m2u_image* output);
+/* For models with per-image standardisation: use these statistics instead
+ * of computing them from each frame - mean_std[2 n] the mean and
+ * mean_std[2 n + 1] the standard deviation of v = intensity * pixel_scale
+ * for image n of a batch of `batch` (the model's std_floor still applies).
+ * For tiles of one frame, pass the whole frame's statistics so that every
+ * tile is normalised alike. Copied; applies to the following runs until
+ * called with mean_std NULL (back to per-frame statistics).
+ * M2U_ERROR_INVALID_ARGUMENT for a batch outside 1..max_batch or a value
+ * that is not finite (or a negative deviation). */
+M2U_API m2u_status m2u_engine_set_input_statistics(m2u_engine* engine, const float* mean_std, int batch);
 /* Waits for the engine's stream. */
 M2U_API m2u_status m2u_engine_synchronize(m2u_engine* engine);
 /* Without waiting: *done = 1 when all work queued on the engine's stream

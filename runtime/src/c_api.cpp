@@ -149,6 +149,12 @@ m2u_status m2u_engine_create(const m2u_model* model, const m2u_engine_options* o
 
 void m2u_engine_destroy(m2u_engine* engine) { delete engine; }
 
+m2u_status m2u_engine_set_input_statistics(m2u_engine* engine, const float* mean_std, int batch) {
+  if (!engine) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_set_input_statistics: engine is NULL");
+  engine->message.clear();
+  return engine->engine->set_input_statistics(mean_std, batch);
+}
+
 m2u_status m2u_engine_query(m2u_engine* engine, int* done) {
   if (!engine || !done) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_query: NULL argument");
   engine->message.clear();

@@ -186,3 +186,36 @@ TEST_CASE("enum fields holding values C allows but the API does not name are ref
   std::memcpy(&output.memory, &bogus, sizeof(bogus));
   CHECK(m2u_engine_run(loaded.engine, &input, &output) == M2U_ERROR_INVALID_ARGUMENT);
 }
+
+TEST_CASE("given input statistics replace the per-frame ones") {
+  const int height = 32, width = 48;
+  Loaded loaded;  // cin1_relu: per-image standardisation, pixel_scale 255
+  load(loaded, height, width);
+  std::vector<uint8_t> frame(height * width);
+  double sum = 0.0, squares = 0.0;
+  for (size_t i = 0; i < frame.size(); ++i) {
+    frame[i] = static_cast<uint8_t>((i * 37) % 251);
+    sum += frame[i];
+    squares += double(frame[i]) * frame[i];
+  }
+  const double mean = sum / frame.size();
+  const float mean_std[2] = {static_cast<float>(mean),
+                             static_cast<float>(std::sqrt(squares / frame.size() - mean * mean))};
+  std::vector<float> own(frame.size()), given(frame.size()), shifted(frame.size());
+  m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, height, width);
+  m2u_image out = engine_test::host_image(own.data(), M2U_DTYPE_F32, 1, 1, height, width);
+  REQUIRE(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+  REQUIRE(m2u_engine_set_input_statistics(loaded.engine, mean_std, 1) == M2U_OK);
+  out.data = given.data();
+  REQUIRE(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+  for (size_t i = 0; i < own.size(); ++i) CHECK(std::fabs(own[i] - given[i]) <= 1e-4f);
+  const float other[2] = {mean_std[0] + 40.0f, mean_std[1]};
+  REQUIRE(m2u_engine_set_input_statistics(loaded.engine, other, 1) == M2U_OK);
+  out.data = shifted.data();
+  REQUIRE(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+  CHECK(shifted != own);
+  const float bad[2] = {0.0f, -1.0f};
+  CHECK(m2u_engine_set_input_statistics(loaded.engine, bad, 1) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(m2u_engine_set_input_statistics(loaded.engine, mean_std, 2) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(m2u_engine_set_input_statistics(loaded.engine, nullptr, 0) == M2U_OK);
+}

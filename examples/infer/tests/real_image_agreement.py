@@ -7,10 +7,10 @@ the PyTorch reference's mask with the same threshold.
 MODEL.m2u is m2unet_rbc_1ch.pth converted (per-image standardisation). The
 reference: converter/m2unet.py in float64 on the whole 1024x1024 image,
 standardised over the whole image, threshold 0.5. m2u_infer runs the whole
-frame (one standardisation, as the reference) and prints the pixel
-agreement of the masks; required >= 99.99%. (A tiled run standardises each
-tile on its own, as the authors' tiling script did, so it is compared with
-the whole frame only for information.)
+frame (one standardisation, as the reference) and 768-pixel tiles
+overlapping by 2 x 192 (more than the network's receptive-field radius,
+each tile standardised with the whole frame's statistics), and prints the
+pixel agreement of the masks; both must reach >= 99.99%.
 """
 
 import os
@@ -47,7 +47,7 @@ def main():
     reference_mask = reference > 0.5
     height, width = grey.shape
     results = {}
-    for name, extra in (("whole", []), ("tiled", ["--tile", "512", "--overlap", "64"])):
+    for name, extra in (("whole", []), ("tiled", ["--tile", "768", "--overlap", "192"])):
         out = os.path.join(work, name)
         subprocess.run([infer, "--model", model_path, "--out", out, "--raw-output", "--quiet",
                         "--threshold", "0.5"] + extra + [image_path], check=True)
@@ -62,7 +62,7 @@ def main():
               % (name, 100 * agreement, int(np.sum(mask != reference_mask)), mask.size,
                  float(np.max(np.abs(probability - reference))), 100 * mask.mean(),
                  100 * reference_mask.mean()))
-    return 0 if results["whole"] >= 0.9999 else 1
+    return 0 if min(results.values()) >= 0.9999 else 1
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include "engine.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "conv_kernels.h"
@@ -155,6 +156,7 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
             "uploading weights")) {
     return nullptr;
   }
+  e.given_statistics_.assign(2 * static_cast<size_t>(options.max_batch), 0.0f);
   *status = M2U_OK;
   return engine;
 }
@@ -271,7 +273,15 @@ TensorView<float> Engine::view(const PlannedView& planned, int batch, int padded
 
 m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities, int batch,
                                 int padded_height, int padded_width) {
-  if (normalization_.per_image_standardize) {
+  if (normalization_.per_image_standardize && given_statistics_batch_ > 0) {
+    if (given_statistics_batch_ != batch) {
+      return fail(M2U_ERROR_SHAPE, "input statistics were given for " + std::to_string(given_statistics_batch_) +
+                                       " image(s), the run has " + std::to_string(batch));
+    }
+    const cudaError_t status = cudaMemcpyAsync(statistics_, given_statistics_.data(), 2 * batch * sizeof(float),
+                                               cudaMemcpyHostToDevice, stream_);
+    if (status != cudaSuccess) return cuda_failure("uploading the given input statistics", status);
+  } else if (normalization_.per_image_standardize) {
     const cudaError_t status =
         image_statistics(pixels, normalization_, statistics_scratch_, statistics_, stream_);
     if (status != cudaSuccess) return cuda_failure("input statistics", status);
@@ -371,6 +381,30 @@ m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
 m2u_status Engine::synchronize() {
   const cudaError_t status = cudaStreamSynchronize(stream_);
   return status == cudaSuccess ? M2U_OK : cuda_failure("waiting for the engine's stream", status);
+}
+
+m2u_status Engine::set_input_statistics(const float* mean_std, int batch) {
+  if (!mean_std) {
+    given_statistics_batch_ = 0;
+    return M2U_OK;
+  }
+  if (batch < 1 || batch > plan_.max_batch) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "input statistics for " + std::to_string(batch) +
+                                                " images; this engine takes 1.." + std::to_string(plan_.max_batch));
+  }
+  for (int n = 0; n < batch; ++n) {
+    const float mean = mean_std[2 * n], deviation = mean_std[2 * n + 1];
+    if (!std::isfinite(mean) || !std::isfinite(deviation) || deviation < 0.0f) {
+      return fail(M2U_ERROR_INVALID_ARGUMENT, "input statistics of image " + std::to_string(n) + ": mean " +
+                                                  std::to_string(mean) + ", deviation " + std::to_string(deviation));
+    }
+    // Safe to overwrite while an upload is queued: a copy from pageable
+    // memory has taken its bytes before cudaMemcpyAsync returned.
+    given_statistics_[2 * n] = mean;
+    given_statistics_[2 * n + 1] = 1.0f / std::max(deviation, normalization_.std_floor);
+  }
+  given_statistics_batch_ = batch;
+  return M2U_OK;
 }
 
 m2u_status Engine::query(int* done) {

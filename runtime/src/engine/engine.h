@@ -40,6 +40,8 @@ class Engine {
   m2u_status run(const m2u_image& input, const m2u_image& output);
   m2u_status synchronize();
   m2u_status query(int* done);
+  // nullptr: per-frame statistics again (see m2u_engine_set_input_statistics).
+  m2u_status set_input_statistics(const float* mean_std, int batch);
   const std::string& last_error() const { return last_error_; }
   size_t arena_bytes() const { return plan_.arena_bytes; }
   size_t weight_bytes() const { return weight_count_ * sizeof(float); }
@@ -79,6 +81,10 @@ class Engine {
   size_t output_staging_bytes_ = 0;
   double* statistics_scratch_ = nullptr;
   float* statistics_ = nullptr;
+  // Caller-given (mean, 1 / max(std, std_floor)) per image, sized at
+  // creation; used instead of image_statistics while given_statistics_.
+  std::vector<float> given_statistics_;
+  int given_statistics_batch_ = 0;
   std::string last_error_;
 };
 
