@@ -54,12 +54,9 @@ M2U_HOT_KERNEL __global__ void kernel_conv_stem(TensorView<const T> input, Tenso
   }
   __syncthreads();
 
-  const int row_thread = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  if (row_thread >= output.width * groups) return;
-  const int ox = row_thread / groups;
-  const int first_channel = (row_thread % groups) * kGroup;
-  const int oy = static_cast<int>(blockIdx.y);
-  const int n = static_cast<int>(blockIdx.z);
+  const PixelGroup at = pixel_group_of_thread<kGroup>(output.width, groups);
+  if (!at.valid) return;
+  const int n = at.n, oy = at.y, ox = at.x, first_channel = at.first_channel;
 
   float sums[kGroup];
   M2U_UNROLL
@@ -92,12 +89,7 @@ M2U_HOT_KERNEL __global__ void kernel_conv_stem(TensorView<const T> input, Tenso
       }
     }
   }
-  float results[kGroup];
-  M2U_UNROLL
-  for (int j = 0; j < kGroup; ++j) {
-    results[j] = first_channel + j < out_channels ? activate(sums[j], activation) : 0.0f;
-  }
-  store_group(pixel_at(output, n, oy, ox) + first_channel, results);
+  store_activated_group(pixel_at(output, n, oy, ox) + first_channel, sums, first_channel, out_channels, activation);
 }
 
 }  // namespace

@@ -23,12 +23,9 @@ M2U_HOT_KERNEL __global__ void kernel_depthwise_conv(TensorView<const T> input,
                                                      const float* bias, int stride,
                                                      KernelActivation activation, int groups) {
   constexpr int kGroup = ChannelAlignment<T>::value;
-  const int row_thread = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  if (row_thread >= output.width * groups) return;
-  const int ox = row_thread / groups;
-  const int first_channel = (row_thread % groups) * kGroup;
-  const int oy = static_cast<int>(blockIdx.y);
-  const int n = static_cast<int>(blockIdx.z);
+  const PixelGroup at = pixel_group_of_thread<kGroup>(output.width, groups);
+  if (!at.valid) return;
+  const int n = at.n, oy = at.y, ox = at.x, first_channel = at.first_channel;
   const int channels = output.channels;
 
   float sums[kGroup];
@@ -53,12 +50,7 @@ M2U_HOT_KERNEL __global__ void kernel_depthwise_conv(TensorView<const T> input,
       }
     }
   }
-  float results[kGroup];
-  M2U_UNROLL
-  for (int j = 0; j < kGroup; ++j) {
-    results[j] = first_channel + j < channels ? activate(sums[j], activation) : 0.0f;
-  }
-  store_group(pixel_at(output, n, oy, ox) + first_channel, results);
+  store_activated_group(pixel_at(output, n, oy, ox) + first_channel, sums, first_channel, channels, activation);
 }
 
 }  // namespace

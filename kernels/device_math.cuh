@@ -122,6 +122,40 @@ __device__ __forceinline__ float activate(float x, KernelActivation activation) 
   return x;
 }
 
+// What one thread of a "one thread per pixel and 16-byte channel group"
+// launch works on: grid (ceil(width * groups / block), height, batch), the
+// threads of a row taking its pixels' channel groups in order. `valid` is
+// false for the threads past the end of the row.
+struct PixelGroup {
+  int n, y, x, first_channel;
+  bool valid;
+};
+
+template <int kGroup>
+__device__ __forceinline__ PixelGroup pixel_group_of_thread(int width, int groups) {
+  const int row_thread = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  PixelGroup at;
+  at.valid = row_thread < width * groups;
+  at.x = row_thread / groups;
+  at.first_channel = (row_thread % groups) * kGroup;
+  at.y = static_cast<int>(blockIdx.y);
+  at.n = static_cast<int>(blockIdx.z);
+  return at;
+}
+
+// Stores activate(sums) for the channels below `channels` and zeros for the
+// group's padding channels (the padding rule of tensor_view.h).
+template <typename T, int kGroup>
+__device__ __forceinline__ void store_activated_group(T* destination, const float (&sums)[kGroup], int first_channel,
+                                                      int channels, KernelActivation activation) {
+  float results[kGroup];
+  M2U_UNROLL
+  for (int j = 0; j < kGroup; ++j) {
+    results[j] = first_channel + j < channels ? activate(sums[j], activation) : 0.0f;
+  }
+  store_group(destination, results);
+}
+
 }  // namespace m2u
 
 #endif  // M2U_KERNELS_DEVICE_MATH_CUH

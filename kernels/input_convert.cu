@@ -39,12 +39,9 @@ __global__ void kernel_input_convert(PixelImage image, KernelInputConvention nor
                                      const float* stats, TensorView<T> output, int groups,
                                      float intensity_scale) {
   constexpr int kGroup = ChannelAlignment<T>::value;
-  const int row_thread = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  if (row_thread >= output.width * groups) return;
-  const int x = row_thread / groups;
-  const int first_channel = (row_thread % groups) * kGroup;
-  const int y = static_cast<int>(blockIdx.y);
-  const int n = static_cast<int>(blockIdx.z);
+  const PixelGroup at = pixel_group_of_thread<kGroup>(output.width, groups);
+  if (!at.valid) return;
+  const int n = at.n, y = at.y, x = at.x, first_channel = at.first_channel;
 
   float results[kGroup];
   M2U_UNROLL

@@ -10,6 +10,8 @@
 //
 // Per pixel: 1 FLOP (p * 255), the rounding and one shared atomic. Minimal
 // DRAM traffic: 4 bytes read; plus at most 256 global atomics a block.
+//
+// device_check: kernel_probability_histogram expects-ptx atom.shared.add.u32
 #include "mask_kernels.h"
 
 #include <climits>

@@ -37,12 +37,9 @@ template <typename T>
 M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const T> input,
                                                           TensorView<T> output, int groups) {
   constexpr int kGroup = ChannelAlignment<T>::value;
-  const int row_thread = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  if (row_thread >= output.width * groups) return;
-  const int ox = row_thread / groups;
-  const int first_channel = (row_thread % groups) * kGroup;
-  const int oy = static_cast<int>(blockIdx.y);
-  const int n = static_cast<int>(blockIdx.z);
+  const PixelGroup at = pixel_group_of_thread<kGroup>(output.width, groups);
+  if (!at.valid) return;
+  const int n = at.n, oy = at.y, ox = at.x, first_channel = at.first_channel;
 
   const SourceSpan sy = source_span(oy, input.height);
   const SourceSpan sx = source_span(ox, input.width);

@@ -6,7 +6,7 @@
 #   1. emu flavour                  build/emu        ctest (all suites)
 #   2. emu flavour, ASan + UBSan    build/emu-asan   ctest (all suites + the
 #                                                    planted out-of-bounds runs)
-#   2b. emu flavour, TSan           build/emu-tsan   the emulation's self-tests + a planted race
+#   2b. emu flavour, TSan           build/emu-tsan   emulation self-tests, kernel tests, a planted race
 #   3. the .m2u loader fuzzed       build/fuzz       clang libFuzzer + ASan/UBSan, 60 s
 #   4. cuda flavour (if nvcc)       build/cuda       compile + link everything
 #                                                    for sm_75/sm_87, ctest -L static
@@ -97,7 +97,7 @@ if [[ "${M2U_SKIP_TSAN:-0}" == 1 ]]; then
 else
   echo "== emu flavour with TSan (build/emu-tsan)"
   build emu-tsan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=thread -DM2U_BUILD_BENCH=OFF
-  run_ctest "$ROOT/build/emu-tsan" -R "test_emu_kernels|planted_race_tsan"
+  run_ctest "$ROOT/build/emu-tsan" -R "test_emu_kernels|planted_race_tsan|test_kernel_"
 fi
 
 # ---------------------------------------------------------------------------

@@ -14,22 +14,15 @@
 #include <type_traits>
 
 #include "emu/emu_fp16.h"
-#include "emu/emu_intrinsics.h"  // included too: its __ldg templates must not clash
+#include "emu/emu_intrinsics.h"
+#include "split_mix64.h"  // included too: its __ldg templates must not clash
 
 namespace {
 
 __extension__ typedef unsigned __int128 uint128;
 __extension__ typedef __int128 int128;
 
-struct SplitMix64 {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-};
+using m2u_test::SplitMix64;
 
 unsigned short bits_of(const __half h) { return __half_as_ushort(h); }
 __half half_of(const unsigned bits) { return __ushort_as_half(static_cast<unsigned short>(bits)); }

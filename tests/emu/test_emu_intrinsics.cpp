@@ -15,22 +15,14 @@
 #include <type_traits>
 
 #include "emu/emu_intrinsics.h"
+#include "split_mix64.h"
 
 namespace {
 
 __extension__ typedef unsigned __int128 uint128;
 __extension__ typedef __int128 int128;
 
-struct SplitMix64 {
-  std::uint64_t state;
-  std::uint64_t next() {
-    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::uint32_t next32() { return static_cast<std::uint32_t>(next() >> 32); }
-};
+using m2u_test::SplitMix64;
 
 // A word whose bytes are often the extremes -128, -1, 0, 1, 127, 255.
 std::uint32_t extreme_bytes(SplitMix64& rng) {

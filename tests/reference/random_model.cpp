@@ -8,18 +8,6 @@
 
 namespace m2u::ref {
 
-uint64_t SplitMix64::next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-double SplitMix64::uniform(double low, double high) {
-  const double unit = static_cast<double>(next() >> 11) * 0x1.0p-53;  // [0, 1)
-  return low + (high - low) * unit;
-}
-
 HostTensor random_tensor(int n, int c, int h, int w, uint64_t seed, double low, double high) {
   SplitMix64 random(seed);
   HostTensor tensor(n, c, h, w);

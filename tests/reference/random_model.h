@@ -7,21 +7,12 @@
 #include <cstdint>
 
 #include "host_tensor.h"
+#include "split_mix64.h"
 #include "model.h"
 
 namespace m2u::ref {
 
-// SplitMix64: the same sequence for the same seed on every platform.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t next();
-  // Uniform in [low, high).
-  double uniform(double low, double high);
-
- private:
-  uint64_t state_;
-};
+using SplitMix64 = m2u_test::SplitMix64;
 
 // n x c x h x w values uniform in [low, high).
 HostTensor random_tensor(int n, int c, int h, int w, uint64_t seed, double low, double high);
