@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# batch_and_stdin.sh - m2u_infer takes a directory (batch mode: every image
+# in it, sorted) and standard input ("-", here a raw dump), writing one set
+# of outputs per input.
+# Usage: batch_and_stdin.sh M2U_INFER MODEL WORK_DIR PYTHON
+set -euo pipefail
+infer="$1" model="$2" work="$3" python="$4"
+rm -rf "$work" && mkdir -p "$work/frames" "$work/out"
+"$python" - "$work/frames" <<'PY'
+import os, sys, zlib, struct
+import numpy as np
+def png(path, image):
+    raw = b"".join(b"\0" + row.tobytes() for row in image)
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    header = struct.pack(">IIBBBBB", image.shape[1], image.shape[0], 8, 0, 0, 0, 0)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+rng = np.random.default_rng(1)
+for name in ("b_frame.png", "a_frame.png"):
+    png(os.path.join(sys.argv[1], name), rng.integers(0, 256, (40, 56), dtype=np.uint8))
+rng.integers(0, 4096, (24, 40), dtype=np.uint16).astype("<u2").tofile(os.path.join(sys.argv[1], "..", "stdin.raw"))
+PY
+"$infer" --model "$model" --out "$work/out" --quiet "$work/frames"
+"$infer" --model "$model" --out "$work/out" --quiet --format mono12 --width 40 --height 24 - < "$work/stdin.raw"
+for stem in a_frame b_frame stdin; do
+  for suffix in _probability.png _mask.png _labels.png _overlay.png .json; do
+    [[ -s "$work/out/$stem$suffix" ]] || { echo "missing $stem$suffix"; ls "$work/out"; exit 1; }
+  done
+done
+grep -q '"width": 56' "$work/out/a_frame.json"
+grep -q '"input": "stdin"' "$work/out/stdin.json"
+echo "batch and stdin: $(ls "$work/out" | wc -l) files for 3 inputs"
