@@ -55,15 +55,21 @@ run_ctest() {
   fi
 }
 
-# build FLAVOUR_DIR cmake-args...
+# build FLAVOUR_DIR cmake-args... [-- targets...]
 build() {
   local dir="$ROOT/build/$1"; shift
+  local args=() targets=()
+  while (($#)); do
+    if [[ "$1" == "--" ]]; then shift; targets=("$@"); break; fi
+    args+=("$1"); shift
+  done
+  set -- "${args[@]}"
   cmake -S "$ROOT" -B "$dir" -G Ninja "$@" >"$ROOT/build/$(basename "$dir").configure.log" 2>&1 \
     || { cat "$ROOT/build/$(basename "$dir").configure.log"; exit 1; }
   # Show warnings and errors, not the progress lines.
   local status
   set +e
-  cmake --build "$dir" -j "$JOBS" 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] "
+  cmake --build "$dir" -j "$JOBS" ${targets[@]+--target "${targets[@]}"} 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] "
   status=${PIPESTATUS[0]}
   set -e
   ((status == 0)) || { echo "run_all: build failed in $dir"; exit 1; }
@@ -108,7 +114,8 @@ if [[ "$FUZZ_SECONDS" == 0 ]]; then
   NOTES+=("fuzzing skipped (M2U_FUZZ_SECONDS=0)")
 else
   echo "== fuzz the weights loader for ${FUZZ_SECONDS} s (build/fuzz)"
-  CC=clang-14 CXX=clang++-14 build fuzz -DM2U_FLAVOUR=emu -DM2U_FUZZ=ON -DM2U_BUILD_BENCH=OFF
+  CC=clang-14 CXX=clang++-14 build fuzz -DM2U_FLAVOUR=emu -DM2U_FUZZ=ON -DM2U_BUILD_BENCH=OFF \
+    -- fuzz_weights_loader write_fuzz_seeds
   corpus="$ROOT/build/fuzz/corpus"
   mkdir -p "$corpus"
   "$ROOT/build/fuzz/tests/fuzz/write_fuzz_seeds" "$corpus"

@@ -41,8 +41,10 @@ TEST_CASE("reference_forward gives every stage its channels and resolution") {
       {"conv4", "2x96x2x3"},     {"decode4", "2x64x4x6"},   {"decode3", "2x44x8x12"},
       {"decode2", "2x30x16x24"}, {"decode1", "2x16x32x48"}, {"output", "2x1x32x48"}};
   CHECK(outputs.tensors.size() == expected_shapes.size());
-  for (const auto& [name, shape] : expected_shapes) {
-    CHECK_MESSAGE(outputs.at(name).shape_string() == shape, name);
+  // (No structured bindings here: clang 14 cannot capture them in doctest's
+  // message lambdas.)
+  for (const auto& expected : expected_shapes) {
+    CHECK_MESSAGE(outputs.at(expected.first).shape_string() == expected.second, expected.first);
   }
   CHECK_THROWS_AS(outputs.at("conv5"), std::out_of_range);
 
@@ -65,8 +67,9 @@ TEST_CASE("reference_forward computes each sample of a batch on its own") {
   const m2u::ref::ReferenceOutputs both = m2u::ref::reference_forward(model, input);
   for (int b = 0; b < 2; ++b) {
     const m2u::ref::ReferenceOutputs alone = m2u::ref::reference_forward(model, sample(input, b));
-    for (const auto& [name, tensor] : both.tensors) {
-      const m2u::ref::Comparison c = m2u::ref::compare(sample(tensor, b), alone.at(name));
+    for (const auto& entry : both.tensors) {
+      const std::string& name = entry.first;
+      const m2u::ref::Comparison c = m2u::ref::compare(sample(entry.second, b), alone.at(name));
       CHECK_MESSAGE(c.max_abs_diff == 0.0, name << " sample " << b << ": " << c.describe());
     }
   }
@@ -85,8 +88,9 @@ TEST_CASE("reference_forward of a folded model matches its raw batch-norm twin")
     const HostTensor input = m2u::ref::random_tensor(1, in_channels, 48, 80, 5, 0.0, 1.0);
     const m2u::ref::ReferenceOutputs a = m2u::ref::reference_forward(raw, input);
     const m2u::ref::ReferenceOutputs b = m2u::ref::reference_forward(folded, input);
-    for (const auto& [name, tensor] : a.tensors) {
-      const m2u::ref::Comparison c = m2u::ref::compare(b.at(name), tensor);
+    for (const auto& entry : a.tensors) {
+      const std::string& name = entry.first;
+      const m2u::ref::Comparison c = m2u::ref::compare(b.at(name), entry.second);
       CHECK_MESSAGE(c.within(1e-5), name << ": " << c.describe());
     }
   }
