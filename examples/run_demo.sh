@@ -18,9 +18,15 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DM2U_FLAVOUR="
   || { cat "$BUILD.configure.log"; exit 1; }
 cmake --build "$BUILD" --target m2u_infer >"$BUILD.build.log" 2>&1 || { tail -40 "$BUILD.build.log"; exit 1; }
 
+model="$ROOT/weights/m2unet_synthetic_1ch.m2u"
+if [[ ! -f "$model" ]]; then
+  echo "run_demo: the default model ${model#$ROOT/} is not in this checkout yet; make it with" >&2
+  echo "  /usr/bin/python3 converter/train_synthetic.py   (PyTorch on the CPU, several minutes)" >&2
+  exit 1
+fi
 data="$ROOT/examples/data"
 echo "run_demo: segmenting the synthetic DPC sample (1024x768 Mono12p left/right pair, flat-field corrected)"
-"$BUILD/examples/infer/m2u_infer" --model "$ROOT/weights/m2unet_synthetic_1ch.m2u" --out "$OUT" \
+"$BUILD/examples/infer/m2u_infer" --model "$model" --out "$OUT" \
   --format mono12p --width 1024 --height 768 \
   --dpc "$data/smear_left.raw" "$data/smear_right.raw" --flat "$data/flat_left.raw" "$data/flat_right.raw" \
   --otsu --min-area 20
