@@ -13,6 +13,7 @@
 
 #include "compare.h"
 #include "fixture_file.h"
+#include "golden_check.h"
 #include "m2urt.h"
 
 int main(int argc, char** argv) {
@@ -21,12 +22,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string dir = argv[1];
-  std::ifstream crop_file(dir + "/crop.u8", std::ios::binary);
-  if (!crop_file) {
-    std::printf("skipped: %s/crop.u8 absent (no ../shared/data?)\n", dir.c_str());
+  std::vector<uint8_t> crop;
+  std::string problem;
+  if (!m2u::ref::read_golden_crop(dir, &crop, &problem)) {
+    std::printf("skipped: %s\n", problem.c_str());
     return 77;
   }
-  std::vector<uint8_t> crop((std::istreambuf_iterator<char>(crop_file)), std::istreambuf_iterator<char>());
   int failures = 0;
   for (const char* name : {"m2unet_rbc_1ch", "m2unet_rbc_3ch", "m2unet_rbc_3ch_relu_bnfolded"}) {
     m2u_model* model = nullptr;

@@ -1,6 +1,9 @@
 // golden_check.cpp - see golden_check.h.
 #include "golden_check.h"
 
+#include <fstream>
+#include <iterator>
+
 #include "compare.h"
 #include "reference_forward.h"
 
@@ -21,6 +24,20 @@ std::vector<StageResult> check_against_golden(const Model& model, const FixtureT
     results.push_back({stage, true, c.within(tolerance), c.describe(), c.relative});
   }
   return results;
+}
+
+bool read_golden_crop(const std::string& golden_dir, std::vector<uint8_t>* crop, std::string* problem) {
+  std::ifstream file(golden_dir + "/crop.u8", std::ios::binary);
+  if (!file) {
+    *problem = golden_dir + "/crop.u8 absent (no ../shared/data?)";
+    return false;
+  }
+  crop->assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  if (crop->size() != 256 * 256) {
+    *problem = golden_dir + "/crop.u8 is " + std::to_string(crop->size()) + " bytes, expected 65536";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace m2u::ref

@@ -3,6 +3,7 @@
 #ifndef M2U_TESTS_REFERENCE_GOLDEN_CHECK_H
 #define M2U_TESTS_REFERENCE_GOLDEN_CHECK_H
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,11 @@ struct StageResult {
 // file holds ("conv1".."decode1", "output") within `tolerance`.
 std::vector<StageResult> check_against_golden(const Model& model, const FixtureTensors& golden,
                                               double tolerance);
+
+// The real-data goldens' 256x256 8-bit crop (GOLDEN_DIR/crop.u8), for the
+// real-data check programs: false when absent (no ../shared/data) or not
+// 65,536 bytes, with *problem saying which.
+bool read_golden_crop(const std::string& golden_dir, std::vector<uint8_t>* crop, std::string* problem);
 
 }  // namespace m2u::ref
 

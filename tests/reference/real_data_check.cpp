@@ -22,15 +22,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string dir = argv[1];
-  std::ifstream crop_file(dir + "/crop.u8", std::ios::binary);
-  if (!crop_file) {
-    std::printf("skipped: %s/crop.u8 absent (no ../shared/data?)\n", dir.c_str());
+  std::vector<uint8_t> crop;
+  std::string problem;
+  if (!m2u::ref::read_golden_crop(dir, &crop, &problem)) {
+    std::printf("skipped: %s\n", problem.c_str());
     return 77;
-  }
-  const std::vector<uint8_t> crop((std::istreambuf_iterator<char>(crop_file)), std::istreambuf_iterator<char>());
-  if (crop.size() != 256 * 256) {
-    std::fprintf(stderr, "crop.u8 is %zu bytes, expected 65536\n", crop.size());
-    return 1;
   }
   int failures = 0;
   // The ONNX export's output is logits (the graph has no sigmoid); the
