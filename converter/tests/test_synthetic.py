@@ -173,8 +173,8 @@ class PngWriteTest(unittest.TestCase):
 class DefaultModelTest(unittest.TestCase):
     def setUp(self):
         if not os.path.exists(DEFAULT_MODEL):
-            self.skipTest("weights/m2unet_synthetic_1ch.m2u is not in the repository yet "
-                          "(make it with converter/train_synthetic.py)")
+            self.fail("weights/m2unet_synthetic_1ch.m2u is missing: the project ships it "
+                      "(remake it with converter/train_synthetic.py)")
         with open(DEFAULT_MODEL, "rb") as f:
             self.m2u = m2u_format.read_m2u(f.read())
 
