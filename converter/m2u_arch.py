@@ -1,7 +1,7 @@
 """M2U-Net's layer list for given channel counts, in execution order.
 
 Mirrors runtime/src/model/architecture.cpp (same names, shapes and order);
-the network itself is described in ../shared/docs/M2UNET.md. Used for the
+the network itself is described in weights/M2UNET.md. Used for the
 tensor set of a .m2u file and for mapping an ONNX graph onto the network.
 Pure Python: no numpy or torch.
 """

@@ -1,4 +1,4 @@
-"""PyTorch reference model of M2U-Net, written from ../shared/docs/M2UNET.md.
+"""PyTorch reference model of M2U-Net, the network weights/M2UNET.md describes.
 
 `M2UNet(in_channels, out_channels, activation, output, folded)` has exactly
 the state_dict names and shapes of the trained Octopi files (e.g.

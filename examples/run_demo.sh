@@ -13,6 +13,7 @@ BUILD="$ROOT/build/demo-$FLAVOUR"
 
 bash "$ROOT/tests/install_packages.sh" cmake ninja-build g++ pkg-config libboost-context-dev libstb-dev zlib1g-dev
 echo "run_demo: building m2u_infer ($FLAVOUR flavour) in ${BUILD#$ROOT/}"
+mkdir -p "$ROOT/build"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DM2U_FLAVOUR="$FLAVOUR" \
   -DM2U_BUILD_TESTS=OFF -DM2U_BUILD_BENCH=OFF >"$BUILD.configure.log" 2>&1 \
   || { cat "$BUILD.configure.log"; exit 1; }

@@ -47,6 +47,9 @@ struct KernelInputConvention {
 // per-image standardisation: stats[2 * n] = mean, stats[2 * n + 1] =
 // inverse std. `partials` is scratch of image_statistics_scratch(image)
 // doubles. Deterministic (fixed reduction order, double accumulation).
+// A non-finite F32 value (NaN, +-infinity) counts as intensity 0, as
+// input_convert reads it, so that it does not turn the whole image's
+// statistics into NaN (input_convert counts it).
 size_t image_statistics_scratch(const PixelImage& image);
 cudaError_t image_statistics(const PixelImage& image, const KernelInputConvention& normalization,
                              double* partials, float* stats, cudaStream_t stream);
@@ -57,9 +60,16 @@ cudaError_t image_statistics(const PixelImage& image, const KernelInputConventio
 // image.channels), pixels of the padding (rows >= image.height, columns >=
 // image.width) get 0. stats: image_statistics' output for per-image
 // standardisation, else ignored.
+// F32 images: a non-finite value (NaN, +-infinity) is read as intensity 0
+// and counted: nonfinite_counts[n] (device memory, one per image, zeroed by
+// the caller) grows by the number of such values of image n, each value of
+// a pixel's channels once (a grey value once, however many channels it
+// fills). U8 and U16 values are always finite: nonfinite_counts is not used
+// (may be nullptr).
 template <typename T>
 cudaError_t input_convert(const PixelImage& image, const KernelInputConvention& normalization,
-                          const float* stats, TensorView<T> output, cudaStream_t stream);
+                          const float* stats, TensorView<T> output,
+                          unsigned long long* nonfinite_counts, cudaStream_t stream);
 
 // Where and how output_conv writes probabilities: channel-planar images
 // cropped to height x width, value v as F32, or round(v * 255) / round(v *

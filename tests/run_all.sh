@@ -4,9 +4,11 @@
 # On a fresh Debian 12 machine it installs the Debian packages it needs
 # (idempotent, silent when nothing is missing), then builds and tests:
 #   1. emu flavour                  build/emu        ctest (all suites)
+#   1b. README command 1            a fresh clone    exactly as the README prints it
 #   2. emu flavour, ASan + UBSan    build/emu-asan   ctest (all suites + the
 #                                                    planted out-of-bounds runs)
-#   2b. emu flavour, TSan           build/emu-tsan   emulation self-tests, kernel tests, a planted race
+#   2b. emu flavour, TSan           build/emu-tsan   emulation self-tests, kernel tests (blocks on
+#                                                    two OS threads), planted races in and between blocks
 #   3. the .m2u loader fuzzed       build/fuzz       clang libFuzzer + ASan/UBSan, 60 s
 #   4. cuda flavour (if nvcc)       build/cuda       compile + link everything
 #                                                    for sm_75/sm_87, ctest -L static
@@ -15,7 +17,7 @@
 # Exits non-zero on the first failing step; ends with a summary line.
 #
 # Environment: M2U_JOBS (parallel jobs, default nproc), M2U_SKIP_ASAN=1,
-# M2U_SKIP_TSAN=1, M2U_SKIP_CUDA=1, M2U_FUZZ_SECONDS=N (0 skips) to change or leave out a step
+# M2U_SKIP_TSAN=1, M2U_SKIP_CUDA=1, M2U_SKIP_DEMO=1, M2U_FUZZ_SECONDS=N (0 skips) to change or leave out a step
 # (the summary says so).
 set -euo pipefail
 
@@ -84,6 +86,32 @@ build emu -DM2U_FLAVOUR=emu
 run_ctest "$ROOT/build/emu"
 
 # ---------------------------------------------------------------------------
+# 1b. README command 1, exactly as printed, in a fresh clone of this commit
+#     (a newcomer's tree: no build/, nothing but what is committed)
+# ---------------------------------------------------------------------------
+if [[ "${M2U_SKIP_DEMO:-0}" == 1 ]]; then
+  NOTES+=("fresh-clone demo skipped (M2U_SKIP_DEMO=1)")
+elif ! git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null; then
+  NOTES+=("fresh-clone demo skipped: $ROOT is not a git checkout")
+else
+  echo "== README command 1 in a fresh clone of $(git -C "$ROOT" rev-parse --short HEAD)"
+  demo_clone="$(mktemp -d "${TMPDIR:-/tmp}/m2urt-demo.XXXXXX")"
+  git clone --quiet --no-hardlinks "$ROOT" "$demo_clone/m2urt"
+  command_1="$(awk '/^## Try it/{f=1} f && /^```sh/{getline; print; exit}' "$ROOT/README.md")"
+  echo "run_all: README command 1: $command_1"
+  if (cd "$demo_clone/m2urt" && env -u M2U_FLAVOUR bash -c "$command_1") >"$ROOT/build/demo-clone.log" 2>&1; then
+    tail -3 "$ROOT/build/demo-clone.log"
+    TOTAL_PASSED=$((TOTAL_PASSED + 1))
+    rm -rf "$demo_clone"
+  else
+    tail -40 "$ROOT/build/demo-clone.log"
+    echo "run_all: README command 1 failed in a fresh clone ($demo_clone/m2urt)"
+    echo "run_all: ${TOTAL_PASSED} passed, $((TOTAL_FAILED + 1)) failed"
+    exit 1
+  fi
+fi
+
+# ---------------------------------------------------------------------------
 # 2. emu flavour under AddressSanitizer + UndefinedBehaviorSanitizer
 # ---------------------------------------------------------------------------
 if [[ "${M2U_SKIP_ASAN:-0}" == 1 ]]; then
@@ -96,18 +124,20 @@ fi
 
 # ---------------------------------------------------------------------------
 # 2b. the emulation's self-tests under ThreadSanitizer (one TSan fiber per
-#     CUDA thread: a missing barrier is a race in any schedule)
+#     CUDA thread: a missing barrier is a race in any schedule; blocks on two
+#     OS threads: so is a race between blocks)
 # ---------------------------------------------------------------------------
 if [[ "${M2U_SKIP_TSAN:-0}" == 1 ]]; then
   NOTES+=("emu+TSan skipped (M2U_SKIP_TSAN=1)")
 else
   echo "== emu flavour with TSan (build/emu-tsan)"
   build emu-tsan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=thread -DM2U_BUILD_BENCH=OFF
-  run_ctest "$ROOT/build/emu-tsan" -R "test_emu_kernels|planted_race_tsan|test_kernel_"
+  run_ctest "$ROOT/build/emu-tsan" -R "test_emu_kernels|planted_race_tsan|planted_block_race_tsan|test_kernel_"
 fi
 
 # ---------------------------------------------------------------------------
-# 3. the .m2u loader under libFuzzer (clang, ASan + UBSan), bounded time
+# 3. the .m2u loader under libFuzzer (clang, ASan + UBSan), bounded time; each
+#    accepted file also becomes an engine that runs one small frame
 # ---------------------------------------------------------------------------
 FUZZ_SECONDS="${M2U_FUZZ_SECONDS:-60}"
 if [[ "$FUZZ_SECONDS" == 0 ]]; then

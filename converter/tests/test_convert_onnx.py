@@ -248,8 +248,8 @@ class OnnxConversion(unittest.TestCase):
     def test_not_onnx(self):
         path = os.path.join(self.dir, "junk.onnx")
         with open(path, "wb") as f:
-            f.write(b"\xff\xff not protobuf")
-        self.refuse(path, "cannot be read as an ONNX model")
+            f.write(b"\x08\x07\x3a\x03\xff\xff\xff")  # ir_version 7, a 3-byte graph of junk
+        self.refuse(path, "junk.onnx cannot be read as an ONNX model")
 
 
 if __name__ == "__main__":

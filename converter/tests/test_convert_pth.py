@@ -144,10 +144,10 @@ class PthConversion(unittest.TestCase):
 
     def test_not_a_state_dict(self):
         self.refuse(self.save({"epoch": 3, "net": [1, 2]}), "no state_dict", "'state_dict'")
-        path = os.path.join(self.dir, "junk.pth")
-        with open(path, "wb") as f:
-            f.write(b"not a pickle")
-        self.refuse(path, "cannot be read as a PyTorch state_dict")
+        path = self.save(self.state, "cut.pth")
+        with open(path, "r+b") as f:
+            f.truncate(4096)  # still a zip archive by its first bytes
+        self.refuse(path, "cut.pth cannot be read as a PyTorch state_dict")
         self.refuse(os.path.join(self.dir, "absent.pth"), "does not exist")
 
     def test_program_exit_status_and_no_output(self):

@@ -1,7 +1,11 @@
-"""m2u_convert.py --info: a valid file, a damaged one, and a non-.m2u file."""
+"""m2u_convert.py --info: a valid file, a damaged one, a non-.m2u file, and
+a reader of stdout that goes away."""
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -54,6 +58,21 @@ class Info(unittest.TestCase):
         rc, _, err = support.convert("--info", os.path.join(self.dir, "absent.m2u"))
         self.assertEqual(rc, 1)
         self.assertIn("cannot read", err)
+
+    def test_reader_of_stdout_gone(self):
+        """`--info F | head -n 1` ends quietly with 128 + SIGPIPE. The reader
+        here closed before anything was written: `head -n 1` breaks the pipe
+        only when the output outruns the pipe's buffer (64 KiB), so with it
+        the test could pass on a converter that prints a traceback."""
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            result = subprocess.run([sys.executable, support.CONVERT_SCRIPT, "--info", self.path],
+                                    stdout=write_end, stderr=subprocess.PIPE, text=True)
+        finally:
+            os.close(write_end)
+        self.assertEqual(result.stderr, "")
+        self.assertEqual(result.returncode, 128 + signal.SIGPIPE)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,8 +16,6 @@
 
 namespace m2u_infer {
 namespace {
-
-constexpr long kMaxDimension = 65536;
 
 bool read_all(const std::string& path, std::vector<uint8_t>* bytes, std::string* error) {
   if (path == "-") {
@@ -52,12 +51,12 @@ bool read_all(const std::string& path, std::vector<uint8_t>* bytes, std::string*
   return true;
 }
 
-const char* format_name(m2u::RawFormat format) {
+const char* format_name(m2u_raw_format format) {
   switch (format) {
-    case m2u::RawFormat::kMono8: return "mono8";
-    case m2u::RawFormat::kMono16: return "mono16";
-    case m2u::RawFormat::kMono12: return "mono12";
-    case m2u::RawFormat::kMono12p: return "mono12p";
+    case M2U_RAW_MONO8: return "mono8";
+    case M2U_RAW_MONO16: return "mono16";
+    case M2U_RAW_MONO12: return "mono12";
+    case M2U_RAW_MONO12P: return "mono12p";
   }
   return "?";
 }
@@ -69,7 +68,7 @@ bool read_raw(const std::string& name, std::vector<uint8_t>&& bytes, const RawLa
              " are not a frame size (1.." + std::to_string(kMaxDimension) + ")";
     return false;
   }
-  const size_t row_bytes = m2u::raw_row_bytes(layout.format, layout.width);
+  const size_t row_bytes = m2u_raw_row_bytes(layout.format, layout.width);
   const size_t stride = layout.stride ? layout.stride : row_bytes;
   if (stride < row_bytes) {
     *error = name + ": --stride " + std::to_string(stride) + " is smaller than a " + format_name(layout.format) +
@@ -85,7 +84,7 @@ bool read_raw(const std::string& name, std::vector<uint8_t>&& bytes, const RawLa
              std::to_string(minimal) + (minimal != full ? " or " + std::to_string(full) : std::string()) + " bytes";
     return false;
   }
-  if (layout.format == m2u::RawFormat::kMono12) {
+  if (layout.format == M2U_RAW_MONO12) {
     for (int y = 0; y < layout.height; ++y) {
       const uint8_t* row = bytes.data() + layout.offset + y * stride;
       for (int x = 0; x < layout.width; ++x) {
@@ -108,7 +107,60 @@ bool read_raw(const std::string& name, std::vector<uint8_t>&& bytes, const RawLa
   return true;
 }
 
+// PNG and binary PGM / PPM headers, read before stb_image decodes: a frame
+// too large is named as such, and a PGM / PPM whose pixel data is cut short
+// (which stb_image would accept, filling the rest) is refused. Other
+// formats: true, left to stb_image.
+bool check_image_header(const std::string& name, const std::vector<uint8_t>& bytes, std::string* error) {
+  auto too_large = [&](unsigned long long width, unsigned long long height) {
+    *error = name + ": a " + std::to_string(width) + "x" + std::to_string(height) + " image is larger than " +
+             std::to_string(kMaxDimension) + " pixels a side";
+    return false;
+  };
+  static const uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (bytes.size() >= 24 && std::memcmp(bytes.data(), kPngSignature, 8) == 0 &&
+      std::memcmp(bytes.data() + 12, "IHDR", 4) == 0) {
+    auto be32 = [&](size_t at) {
+      return static_cast<unsigned long long>(bytes[at]) << 24 | bytes[at + 1] << 16 | bytes[at + 2] << 8 | bytes[at + 3];
+    };
+    const unsigned long long width = be32(16), height = be32(20);
+    if (width > static_cast<unsigned long long>(kMaxDimension) || height > static_cast<unsigned long long>(kMaxDimension))
+      return too_large(width, height);
+    return true;
+  }
+  if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return true;
+  // P5 / P6: magic, width, height, maxval (whitespace and # comments between),
+  // one whitespace byte, then the samples.
+  size_t at = 2;
+  unsigned long long fields[3] = {0, 0, 0};
+  for (unsigned long long& field : fields) {
+    while (at < bytes.size() && (std::isspace(bytes[at]) || bytes[at] == '#')) {
+      if (bytes[at] == '#') {
+        while (at < bytes.size() && bytes[at] != '\n') ++at;
+      } else {
+        ++at;
+      }
+    }
+    if (at >= bytes.size() || !std::isdigit(bytes[at])) return true;  // malformed: stb_image says why
+    while (at < bytes.size() && std::isdigit(bytes[at]) && field < (1ull << 40)) field = field * 10 + (bytes[at++] - '0');
+  }
+  ++at;
+  const unsigned long long width = fields[0], height = fields[1], maxval = fields[2];
+  if (width > static_cast<unsigned long long>(kMaxDimension) || height > static_cast<unsigned long long>(kMaxDimension))
+    return too_large(width, height);
+  const unsigned long long needed = width * height * (bytes[1] == '6' ? 3 : 1) * (maxval > 255 ? 2 : 1);
+  const unsigned long long present = at <= bytes.size() ? bytes.size() - at : 0;
+  if (present < needed) {
+    *error = name + ": truncated: " + std::to_string(present) + " bytes of pixel data, a " + std::to_string(width) +
+             "x" + std::to_string(height) + (maxval > 255 ? " 16-bit " : " 8-bit ") + (bytes[1] == '6' ? "PPM" : "PGM") +
+             " needs " + std::to_string(needed);
+    return false;
+  }
+  return true;
+}
+
 bool read_image(const std::string& name, const std::vector<uint8_t>& bytes, HostFrame* frame, std::string* error) {
+  if (!check_image_header(name, bytes, error)) return false;
   int width = 0, height = 0, channels = 0;
   const int length = static_cast<int>(std::min<size_t>(bytes.size(), 0x7FFFFFFF));
   if (!stbi_info_from_memory(bytes.data(), length, &width, &height, &channels)) {
@@ -133,7 +185,7 @@ bool read_image(const std::string& name, const std::vector<uint8_t>& bytes, Host
     return false;
   }
   frame->name = name;
-  frame->format = sixteen ? m2u::RawFormat::kMono16 : m2u::RawFormat::kMono8;
+  frame->format = sixteen ? M2U_RAW_MONO16 : M2U_RAW_MONO8;
   frame->width = width;
   frame->height = height;
   const size_t sample = sixteen ? 2 : 1;
@@ -173,11 +225,9 @@ bool has_suffix(const std::string& name, const std::vector<std::string>& suffixe
 
 }  // namespace
 
-bool parse_raw_format(const std::string& text, m2u::RawFormat* format) {
-  const std::pair<const char*, m2u::RawFormat> names[] = {{"mono8", m2u::RawFormat::kMono8},
-                                                          {"mono16", m2u::RawFormat::kMono16},
-                                                          {"mono12", m2u::RawFormat::kMono12},
-                                                          {"mono12p", m2u::RawFormat::kMono12p}};
+bool parse_raw_format(const std::string& text, m2u_raw_format* format) {
+  const std::pair<const char*, m2u_raw_format> names[] = {
+      {"mono8", M2U_RAW_MONO8}, {"mono16", M2U_RAW_MONO16}, {"mono12", M2U_RAW_MONO12}, {"mono12p", M2U_RAW_MONO12P}};
   for (const auto& entry : names) {
     if (text == entry.first) {
       *format = entry.second;
@@ -185,6 +235,17 @@ bool parse_raw_format(const std::string& text, m2u::RawFormat* format) {
     }
   }
   return false;
+}
+
+m2u_raw_frame raw_frame_of(const HostFrame& frame) {
+  m2u_raw_frame raw;
+  raw.data = frame.bytes.data();
+  raw.memory = M2U_MEMORY_HOST;
+  raw.format = frame.format;
+  raw.height = frame.height;
+  raw.width = frame.width;
+  raw.row_stride = frame.stride;
+  return raw;
 }
 
 bool read_frame(const std::string& path, const RawLayout& layout, HostFrame* frame, std::string* error) {

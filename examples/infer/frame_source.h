@@ -1,8 +1,9 @@
 // frame_source.h - m2u_infer's inputs as they arrive: raw sensor dumps of a
 // declared format (checked against the file size), or PNG / BMP / PGM
-// images (stb_image; 8 or 16 bit; colour converted to grey), from a file or
-// from standard input. The result is the frame's bytes in one of the
-// unpack kernel's raw formats, still on the host.
+// images (stb_image; 8 or 16 bit; colour converted to grey; PNG and PGM
+// headers checked for size and truncation before decoding), from a file or
+// from standard input. The result is the frame's bytes in one of libm2urt's
+// raw formats (m2u_raw_format), still on the host.
 #ifndef M2U_EXAMPLES_INFER_FRAME_SOURCE_H
 #define M2U_EXAMPLES_INFER_FRAME_SOURCE_H
 
@@ -10,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "raw_kernels.h"
+#include "m2urt.h"
 
 namespace m2u_infer {
 
 struct RawLayout {
   bool given = false;  // --format was given: inputs are raw dumps
-  m2u::RawFormat format = m2u::RawFormat::kMono8;
+  m2u_raw_format format = M2U_RAW_MONO8;
   int width = 0;
   int height = 0;
   size_t stride = 0;  // bytes per row; 0: minimal
@@ -25,7 +26,7 @@ struct RawLayout {
 
 struct HostFrame {
   std::string name;  // the path, or "stdin"
-  m2u::RawFormat format;
+  m2u_raw_format format;
   int width;
   int height;
   size_t stride;
@@ -33,7 +34,13 @@ struct HostFrame {
 };
 
 // Parses "mono8", "mono16", "mono12", "mono12p".
-bool parse_raw_format(const std::string& text, m2u::RawFormat* format);
+bool parse_raw_format(const std::string& text, m2u_raw_format* format);
+
+// Frames are at most this many pixels a side (libm2urt's kernels' limit).
+constexpr long kMaxDimension = 65535;
+
+// The frame as libm2urt reads it from host memory.
+m2u_raw_frame raw_frame_of(const HostFrame& frame);
 
 // Reads `path` ("-" for standard input) as a raw dump when layout.given,
 // else as an image. On failure returns false with a one-line *error naming

@@ -1,11 +1,14 @@
 // output_files.cpp - see output_files.h.
 #include "output_files.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace m2u_infer {
@@ -34,6 +37,10 @@ bool OutputBatch::stage(const std::string& name, const std::vector<uint8_t>& byt
 }
 
 bool OutputBatch::commit(std::vector<std::string>* written, std::string* error) {
+  if (!staged_.empty() && std::remove(staged_.back().second.c_str()) != 0 && errno != ENOENT) {
+    *error = staged_.back().second + ": cannot replace: " + std::strerror(errno);
+    return false;
+  }
   for (const auto& file : staged_) {
     if (std::rename(file.first.c_str(), file.second.c_str()) != 0) {
       *error = file.second + ": " + std::strerror(errno);
@@ -63,6 +70,25 @@ bool make_directories(const std::string& directory, std::string* error) {
     }
   }
   return true;
+}
+
+int remove_stale_temporaries(const std::string& directory) {
+  DIR* dir = opendir(directory.c_str());
+  if (!dir) return 0;
+  std::vector<std::string> stale;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    const size_t tmp = name.rfind(".tmp.");
+    if (name.size() < 2 || name[0] != '.' || tmp == std::string::npos || tmp + 5 >= name.size()) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + tmp + 5, &end, 10);
+    if (*end || pid <= 0) continue;
+    if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(directory + "/" + name);
+  }
+  closedir(dir);
+  int removed = 0;
+  for (const std::string& path : stale) removed += std::remove(path.c_str()) == 0;
+  return removed;
 }
 
 }  // namespace m2u_infer

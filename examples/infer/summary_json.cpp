@@ -39,7 +39,9 @@ std::string summary_json(const Summary& s) {
   out << "  \"width\": " << s.width << ",\n  \"height\": " << s.height << ",\n";
   out << "  \"tiling\": " << (s.tile ? "{\"tile\": " + std::to_string(s.tile) + ", \"overlap\": " +
                                            std::to_string(s.overlap) + ", \"statistics\": " +
-                                           json_string(s.tile_statistics) + "}"
+                                           json_string(s.tile_statistics) + ", \"tiles\": " +
+                                           std::to_string(s.tiles) + ", \"seamless\": " +
+                                           (s.overlap >= M2U_RECEPTIVE_FIELD_RADIUS ? "true" : "false") + "}"
                                      : std::string("null"))
       << ",\n";
   out << "  \"threshold\": {\"method\": " << json_string(s.threshold_method) << ", \"value\": " << s.threshold;
@@ -49,7 +51,7 @@ std::string summary_json(const Summary& s) {
   out << "  \"cell_count\": " << s.cells.size() << ",\n";
   out << "  \"cells\": [";
   for (size_t i = 0; i < s.cells.size(); ++i) {
-    const Cell& c = s.cells[i];
+    const m2u_cell& c = s.cells[i];
     out << (i ? ",\n    " : "\n    ") << "{\"label\": " << c.label << ", \"area\": " << c.area
         << ", \"centroid\": [" << c.centroid_x << ", " << c.centroid_y << "]}";
   }

@@ -1,5 +1,5 @@
 // summary_json.h - m2u_infer's JSON summary of one input: model,
-// precision, device, input size, threshold, cell count and cells,
+// precision, device, input size, tiling, threshold, cell count and cells,
 // per-stage timings.
 #ifndef M2U_EXAMPLES_INFER_SUMMARY_JSON_H
 #define M2U_EXAMPLES_INFER_SUMMARY_JSON_H
@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "components.h"
+#include "m2urt.h"
 
 namespace m2u_infer {
 
@@ -20,12 +20,13 @@ struct Summary {
   int height = 0;
   int tile = 0;      // 0: whole frame
   int overlap = 0;
+  int tiles = 1;     // tiles run
   std::string tile_statistics;  // "frame" or "tile" (per-image standardisation of tiles)
   std::string threshold_method;  // "fixed" or "otsu"
   double threshold = 0.5;
   int otsu_threshold_8bit = -1;
   double foreground_fraction = 0.0;
-  std::vector<Cell> cells;
+  std::vector<m2u_cell> cells;
   std::vector<std::pair<std::string, double>> timings;  // name, milliseconds
 };
 

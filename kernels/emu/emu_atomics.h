@@ -2,8 +2,9 @@
 //
 // Each atomic first yields to the scheduler (so spin-waits make progress and
 // atomics interleave in the seed's order), then performs a real atomic
-// read-modify-write with the GCC __atomic builtins, which also keeps
-// ThreadSanitizer informed. Floating-point and half forms use a CAS loop.
+// read-modify-write with the GCC __atomic builtins (relaxed, as on the GPU):
+// correct when blocks run on several OS threads, and seen as atomic, not
+// as synchronisation, by ThreadSanitizer. Floating-point and half forms use a CAS loop.
 #ifndef M2U_KERNELS_EMU_EMU_ATOMICS_H
 #define M2U_KERNELS_EMU_EMU_ATOMICS_H
 

@@ -3,24 +3,27 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include <vector_functions.h>
 
+#include "emu_builtins.h"
 #include "emu_device_state.h"
 #include "emu_fiber.h"
 #include "emu_sanitizers.h"
 
-thread_local uint3 threadIdx;
-thread_local uint3 blockIdx;
-thread_local dim3 blockDim;
-thread_local dim3 gridDim;
+M2U_EMU_BUILTIN_TLS uint3 threadIdx;
+M2U_EMU_BUILTIN_TLS uint3 blockIdx;
+M2U_EMU_BUILTIN_TLS dim3 blockDim;
+M2U_EMU_BUILTIN_TLS dim3 gridDim;
 
 namespace m2u_emu {
 namespace {
@@ -60,10 +63,32 @@ bool initial_printing() {
   return !(env && env[0] == '1');
 }
 
+// OS threads that run the blocks of a grid: M2U_EMU_BLOCK_THREADS, else 2
+// under ThreadSanitizer (so that races between blocks are seen), else 1.
+unsigned configured_block_threads() {
+  if (const char* env = std::getenv("M2U_EMU_BLOCK_THREADS")) {
+    const long value = std::strtol(env, nullptr, 10);
+    if (value >= 1) return static_cast<unsigned>(std::min(value, 64L));
+  }
+#if defined(M2U_EMU_TSAN)
+  return 2;
+#else
+  return 1;
+#endif
+}
+
 std::atomic<uint64_t> g_seed{initial_seed()};
 std::atomic<bool> g_print_faults{initial_printing()};
 std::mutex g_fault_mutex;
 std::string g_last_fault;
+
+// Every module's static __shared__ bounds (see emu_builtins.h), one entry
+// per module; only ever grows.
+std::mutex g_static_shared_mutex;
+std::vector<StaticSharedBounds (*)()>& static_shared_modules() {
+  static std::vector<StaticSharedBounds (*)()> modules;
+  return modules;
+}
 
 std::atomic<uint64_t> g_threads_run{0}, g_blocks_run{0}, g_barriers{0},
     g_warp_collectives{0}, g_switches{0};
@@ -103,12 +128,35 @@ std::string describe_site(const ThreadState& t) {
   return out.str();
 }
 
-// Everything the OS thread that runs a launch needs; one per OS thread.
+// One chunk of a grid, shared by the OS threads that run its blocks: worker
+// w runs the blocks at positions w, w + workers, ... of the seed's order.
+struct GridChunk {
+  const LaunchRequest* request;
+  KernelThunk thunk;
+  uint64_t seed;
+  uint64_t first;                      // linear index of the chunk's first block
+  const std::vector<uint32_t>* order;  // offsets from `first`, in the seed's order
+  unsigned workers;
+  // Relaxed: it must not order the blocks of different workers for TSan.
+  std::atomic<bool> faulted{false};
+  std::mutex fault_mutex;
+  std::string fault_text;  // the first fault reported
+
+  void report_fault(const std::string& text) {
+    std::lock_guard<std::mutex> lock(fault_mutex);
+    if (faulted.load(std::memory_order_relaxed)) return;
+    fault_text = text;
+    faulted.store(true, std::memory_order_relaxed);
+  }
+};
+
+// Everything an OS thread that runs blocks needs; one per OS thread.
 class BlockRunner {
  public:
   BlockRunner() : pool_(&BlockRunner::fiber_body, this) {}
 
-  cudaError_t run(const LaunchRequest& request, KernelThunk thunk);
+  // Runs this worker's share of the chunk's blocks; a fault goes to the chunk.
+  void run_share(GridChunk& chunk, unsigned worker);
 
   // Kernel-side entry points (the caller is the current fiber).
   int barrier(const char* op, const char* file, int line, int predicate);
@@ -135,11 +183,13 @@ class BlockRunner {
   void fault(const std::string& what);
   void abandon_block();
   void prepare_dynamic_shared(size_t bytes);
+  void prepare_static_shared();
 
   FiberPool pool_;
   std::vector<ThreadState> threads_;
   std::vector<uint32_t> thread_order_;  // reused: no allocation per block
-  std::vector<uint32_t> block_order_;
+  // This OS thread's copy of every module's static __shared__ section.
+  std::vector<StaticSharedBounds> static_shared_;
   ThreadState* current_ = nullptr;
   KernelThunk thunk_{};
   const LaunchRequest* request_ = nullptr;
@@ -192,11 +242,20 @@ void BlockRunner::prepare_dynamic_shared(size_t bytes) {
 #endif
 }
 
-cudaError_t BlockRunner::run(const LaunchRequest& request, KernelThunk thunk) {
+void BlockRunner::prepare_static_shared() {
+  std::lock_guard<std::mutex> lock(g_static_shared_mutex);
+  const std::vector<StaticSharedBounds (*)()>& modules = static_shared_modules();
+  for (size_t i = static_shared_.size(); i < modules.size(); ++i) {
+    static_shared_.push_back(modules[i]());
+  }
+}
+
+void BlockRunner::run_share(GridChunk& chunk, unsigned worker) {
   SanitizerIgnoreScope ignore;  // the scheduler's accesses are not the kernel's
+  const LaunchRequest& request = *chunk.request;
   request_ = &request;
-  thunk_ = thunk;
-  seed_ = g_seed.load();
+  thunk_ = chunk.thunk;
+  seed_ = chunk.seed;
   const dim3 block = request.block;
   const unsigned thread_count = block.x * block.y * block.z;
   warp_count_ = (thread_count + 31) / 32;
@@ -211,39 +270,24 @@ cudaError_t BlockRunner::run(const LaunchRequest& request, KernelThunk thunk) {
     }
   }
   prepare_dynamic_shared(request.dynamic_shared_bytes);
+  prepare_static_shared();
   blockDim = block;
   gridDim = request.grid;
 
   const dim3 grid = request.grid;
-  const uint64_t block_count = uint64_t(grid.x) * grid.y * grid.z;
-  // The grid in the seed's order (blocks are independent, so any order must
-  // give the same result), in chunks to bound the memory the order takes.
-  bool ok = true;
-  const uint64_t chunk = 1u << 16;
-  for (uint64_t first = 0; ok && first < block_count; first += chunk) {
-    const uint64_t count = std::min(chunk, block_count - first);
-    block_order_.resize(count);
-    for (uint32_t i = 0; i < count; ++i) block_order_[i] = i;
-    order_for_seed(block_order_, seed_, first, 0xB10C);
-    for (uint32_t offset : block_order_) {
-      const uint64_t linear = first + offset;
-      const uint3 index = make_uint3(static_cast<unsigned>(linear % grid.x),
-                                     static_cast<unsigned>((linear / grid.x) % grid.y),
-                                     static_cast<unsigned>(linear / (uint64_t(grid.x) * grid.y)));
-      if (!run_block(index, linear)) {
-        ok = false;
-        break;
-      }
+  const std::vector<uint32_t>& order = *chunk.order;
+  for (size_t position = worker; position < order.size(); position += chunk.workers) {
+    if (chunk.faulted.load(std::memory_order_relaxed)) break;
+    const uint64_t linear = chunk.first + order[position];
+    const uint3 index = make_uint3(static_cast<unsigned>(linear % grid.x),
+                                   static_cast<unsigned>((linear / grid.x) % grid.y),
+                                   static_cast<unsigned>(linear / (uint64_t(grid.x) * grid.y)));
+    if (!run_block(index, linear)) {
+      chunk.report_fault(fault_text_);
+      break;
     }
   }
   request_ = nullptr;
-  if (ok) return cudaSuccess;
-  {
-    std::lock_guard<std::mutex> lock(g_fault_mutex);
-    g_last_fault = fault_text_;
-  }
-  if (g_print_faults.load()) std::fprintf(stderr, "%s\n", fault_text_.c_str());
-  return cudaErrorLaunchFailure;
 }
 
 bool BlockRunner::run_block(const uint3& block_index, uint64_t block_linear) {
@@ -254,6 +298,9 @@ bool BlockRunner::run_block(const uint3& block_index, uint64_t block_linear) {
   for (ThreadState& t : threads_) t.wait = Wait::kRunnable;
   if (dynamic_shared_bytes_ > 0) {
     std::memset(dynamic_shared_.get(), kSharedPoisonByte, dynamic_shared_bytes_);
+  }
+  for (const StaticSharedBounds& bounds : static_shared_) {
+    std::memset(bounds.begin, kSharedPoisonByte, static_cast<size_t>(bounds.end - bounds.begin));
   }
   std::vector<uint32_t>& order = thread_order_;
   sanitizer_release(&launch_tag_);
@@ -493,7 +540,135 @@ void BlockRunner::abandon_block() {
   }
 }
 
+// The OS threads beside the launching one that run blocks, kept for the
+// process. ThreadSanitizer must see no ordering between the blocks of two
+// workers: a worker takes the chunk under work_mutex_ and reports under
+// done_mutex_, and takes work_mutex_ again only once every worker is done
+// (so none takes in another's blocks with it).
+class BlockThreadPool {
+ public:
+  ~BlockThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(work_mutex_);
+      shutdown_ = true;
+    }
+    work_cv_.notify_all();
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+  // Runs the chunk on the calling thread and chunk.workers - 1 pool threads.
+  void run(GridChunk& chunk) {
+    std::lock_guard<std::mutex> serial(launch_mutex_);  // one grid at a time
+    while (threads_.size() + 1 < chunk.workers) {
+      const unsigned worker = static_cast<unsigned>(threads_.size()) + 1;
+      threads_.emplace_back([this, worker] { work(worker); });
+    }
+    {
+      std::lock_guard<std::mutex> lock(done_mutex_);
+      pending_ = chunk.workers - 1;
+    }
+    uint64_t generation;
+    {
+      std::lock_guard<std::mutex> lock(work_mutex_);
+      chunk_ = &chunk;
+      workers_ = chunk.workers;
+      generation = ++generation_;
+    }
+    work_cv_.notify_all();
+    runner().run_share(chunk, 0);
+    std::unique_lock<std::mutex> lock(done_mutex_);
+    done_cv_.wait(lock, [&] { return completed_ == generation; });
+  }
+
+ private:
+  void work(unsigned worker) {
+    uint64_t seen = 0;
+    for (;;) {
+      GridChunk* chunk = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(work_mutex_);
+        work_cv_.wait(lock, [&] { return shutdown_ || generation_ != seen; });
+        if (shutdown_) return;
+        seen = generation_;
+        if (worker < workers_) chunk = chunk_;
+      }
+      if (!chunk) continue;  // not needed for this grid
+      runner().run_share(*chunk, worker);
+      std::unique_lock<std::mutex> lock(done_mutex_);
+      if (--pending_ == 0) {
+        completed_ = seen;
+        done_cv_.notify_all();
+      }
+      done_cv_.wait(lock, [&] { return completed_ >= seen; });
+    }
+  }
+
+  std::mutex launch_mutex_;
+  std::mutex work_mutex_;
+  std::condition_variable work_cv_;
+  GridChunk* chunk_ = nullptr;
+  unsigned workers_ = 0;
+  uint64_t generation_ = 0;
+  bool shutdown_ = false;
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  unsigned pending_ = 0;      // workers of the current grid still running
+  uint64_t completed_ = 0;    // the last generation all workers finished
+  std::vector<std::thread> threads_;
+};
+
+// Runs the grid in the seed's order (blocks are independent, so any order
+// must give the same result), in chunks to bound the memory the order takes.
+cudaError_t run_grid(const LaunchRequest& request, KernelThunk thunk) {
+  static const unsigned block_threads = configured_block_threads();
+  static thread_local std::vector<uint32_t> order;  // reused across launches
+  const dim3 grid = request.grid;
+  const uint64_t block_count = uint64_t(grid.x) * grid.y * grid.z;
+  const uint64_t seed = g_seed.load();
+  const uint64_t chunk_blocks = 1u << 16;
+  std::string fault_text;
+  for (uint64_t first = 0; fault_text.empty() && first < block_count; first += chunk_blocks) {
+    const uint64_t count = std::min(chunk_blocks, block_count - first);
+    order.resize(count);
+    for (uint32_t i = 0; i < count; ++i) order[i] = i;
+    order_for_seed(order, seed, first, 0xB10C);
+    GridChunk chunk;
+    chunk.request = &request;
+    chunk.thunk = thunk;
+    chunk.seed = seed;
+    chunk.first = first;
+    chunk.order = &order;
+    chunk.workers = static_cast<unsigned>(std::min<uint64_t>(block_threads, count));
+    if (chunk.workers == 1) {
+      runner().run_share(chunk, 0);
+    } else {
+      static BlockThreadPool pool;
+      pool.run(chunk);
+    }
+    if (chunk.faulted.load(std::memory_order_relaxed)) fault_text = chunk.fault_text;
+  }
+  if (fault_text.empty()) return cudaSuccess;
+  {
+    std::lock_guard<std::mutex> lock(g_fault_mutex);
+    g_last_fault = fault_text;
+  }
+  if (g_print_faults.load()) std::fprintf(stderr, "%s\n", fault_text.c_str());
+  return cudaErrorLaunchFailure;
+}
+
 }  // namespace
+
+bool register_static_shared(StaticSharedBounds (*bounds)()) {
+  std::lock_guard<std::mutex> lock(g_static_shared_mutex);
+  std::vector<StaticSharedBounds (*)()>& modules = static_shared_modules();
+  // Every translation unit of a module registers the same section.
+  const unsigned char* begin = bounds().begin;
+  for (StaticSharedBounds (*known)() : modules) {
+    if (known().begin == begin) return true;
+  }
+  modules.push_back(bounds);
+  return true;
+}
 
 cudaError_t launch(const LaunchRequest& request, KernelThunk thunk) {
   const cudaError_t sticky = sticky_error();
@@ -516,7 +691,7 @@ cudaError_t launch(const LaunchRequest& request, KernelThunk thunk) {
     record_error(status);
     return status;
   }
-  status = runner().run(request, thunk);
+  status = run_grid(request, thunk);
   if (status != cudaSuccess) set_sticky_error(status);
   return status;
 }

@@ -1,7 +1,9 @@
 // emu_scheduler.h - the SIMT host emulation's execution engine.
 //
-// A launch runs its blocks one after another on the calling OS thread. The
-// threads of a block are fibers (Boost.Context fcontext, pooled stacks with a
+// A launch runs its blocks one after another on the calling OS thread, or on
+// M2U_EMU_BLOCK_THREADS OS threads at once (default 2 under ThreadSanitizer,
+// else 1; block i of the seed's order on thread i mod N, with nothing that
+// orders two threads' blocks for TSan). The threads of a block are fibers (Boost.Context fcontext, pooled stacks with a
 // guard page) that the scheduler resumes in a seeded random order between
 // synchronisation points. Barriers and warp collectives are released only when
 // every thread concerned waits at the same call site with the same mask;
@@ -10,7 +12,8 @@
 //
 // Seeds: M2U_EMU_SEED (environment) or set_schedule_seed(). Seed 0 runs
 // threads and blocks in order, seed 1 in reverse order, any other seed in a
-// pseudo-random order derived from it. The seed is printed with every fault.
+// pseudo-random order derived from it. The seed is printed with every fault;
+// with several block threads the first fault any of them meets is reported.
 #ifndef M2U_KERNELS_EMU_EMU_SCHEDULER_H
 #define M2U_KERNELS_EMU_EMU_SCHEDULER_H
 

@@ -59,7 +59,10 @@ typedef enum m2u_status {
   M2U_ERROR_FILE = 4,             /* a file cannot be opened or read */
   M2U_ERROR_BAD_MODEL = 5,        /* a malformed or unsupported .m2u file */
   M2U_ERROR_OUT_OF_MEMORY = 6,    /* host or device memory exhausted */
-  M2U_ERROR_SHAPE = 7             /* an image does not fit the model or the engine */
+  M2U_ERROR_SHAPE = 7,            /* an image does not fit the model or the engine */
+  M2U_ERROR_INPUT = 8             /* the input holds values that cannot be computed (NaN or
+                                     infinity in an F32 frame): the run was made, its output
+                                     is not valid (see m2u_engine_run) */
 } m2u_status;
 
 /* Name of a status ("ok", "invalid argument", ...); never NULL. */
@@ -190,7 +193,23 @@ typedef struct m2u_image {
  * With device or pinned memory on both sides the call is asynchronous on
  * the engine's stream: the caller must not touch either buffer before
  * m2u_engine_synchronize returns. With ordinary host memory on either side
- * it returns after the result is in place. No memory is allocated. */
+ * it returns after the result is in place. No memory is allocated.
+ *
+ * Non-finite input is an error, never a silent NaN: an F32 input value
+ * that is NaN or infinite is read as intensity 0 (also in per-image
+ * statistics), so the rest of the frame is computed and the output fully
+ * written, but the run reports M2U_ERROR_INPUT with the message "input: N
+ * non-finite pixel value(s) (NaN or infinity) in image B; ..." (every
+ * image that had any): treat that output as not valid. The values are
+ * counted on the GPU while converting the input; the count comes back with
+ * the run, so the status comes from m2u_engine_run itself for a
+ * synchronous run (ordinary host memory), and from the next
+ * m2u_engine_synchronize, or m2u_engine_query once it says done, for an
+ * asynchronous one - covering every run queued since the previous report.
+ * U8 and U16 input is always finite (and not checked). Outputs are not
+ * checked: with finite input and finite folded weights (m2u_engine_create
+ * refuses others), a model whose activations overflow float (finite but
+ * huge weights) can still give non-finite outputs with M2U_OK. */
 M2U_API m2u_status m2u_engine_run(m2u_engine* engine, const m2u_image* input, m2u_image* output);
 /* For models with per-image standardisation: use these statistics instead
  * of computing them from each frame - mean_std[2 n] the mean and
@@ -202,11 +221,185 @@ M2U_API m2u_status m2u_engine_run(m2u_engine* engine, const m2u_image* input, m2
  * M2U_ERROR_INVALID_ARGUMENT for a batch outside 1..max_batch or a value
  * that is not finite (or a negative deviation). */
 M2U_API m2u_status m2u_engine_set_input_statistics(m2u_engine* engine, const float* mean_std, int batch);
-/* Waits for the engine's stream. */
+/* Waits for the engine's stream. M2U_ERROR_INPUT when a run queued since
+ * the last report had non-finite input (see m2u_engine_run); reported once. */
 M2U_API m2u_status m2u_engine_synchronize(m2u_engine* engine);
 /* Without waiting: *done = 1 when all work queued on the engine's stream
- * has finished, else 0 (poll instead of m2u_engine_synchronize). */
+ * has finished, else 0 (poll instead of m2u_engine_synchronize). With
+ * *done = 1 it reports non-finite input as m2u_engine_synchronize does. */
 M2U_API m2u_status m2u_engine_query(m2u_engine* engine, int* done);
+
+
+/* ---- Imaging pipeline: raw camera frames in, a mask and cells out ----
+ *
+ * What m2u_infer does, for firmware: a raw monochrome frame (or a left /
+ * right pair of differential phase contrast frames, each divided by its
+ * flat field) is unpacked to intensity in [0, 1] on the GPU, segmented by
+ * the network (whole frame, or tiles stitched into one map), thresholded on
+ * the GPU (a fixed probability, or Otsu's threshold on the GPU's 8-bit
+ * histogram of the probability), and its connected components are labelled
+ * on the CPU (8-connectivity, union-find; per cell the area and centroid).
+ *
+ *   m2u_pipeline_options options;  m2u_pipeline_options_init(&options);
+ *   options.max_height = 768;  options.max_width = 1024;  options.dpc = 1;
+ *   options.flat_field = 1;  options.threshold_method = M2U_THRESHOLD_OTSU;
+ *   m2u_pipeline_create(model, &options, &pipeline);    // all device memory here
+ *   m2u_pipeline_set_flat_fields(pipeline, &left_flat, &right_flat);
+ *   m2u_pipeline_run_dpc(pipeline, &left, &right);      // per frame pair
+ *   m2u_pipeline_result result;  m2u_pipeline_result_init(&result);
+ *   m2u_pipeline_get_result(pipeline, &result);         // result.cell_count, ...
+ *   m2u_pipeline_destroy(pipeline);
+ *
+ * Memory: every device buffer (the engine's, the frames', the intensity,
+ * probability and mask planes) and the host mask and label planes are
+ * allocated by m2u_pipeline_create for max_height x max_width; a run
+ * allocates no device memory. The cell list grows on the host as needed.
+ * Runs are synchronous: m2u_pipeline_run returns when the cells are known.
+ * A pipeline is used by one thread at a time, like an engine.
+ *
+ * Growing structs: m2u_pipeline_options and m2u_pipeline_result start with
+ * struct_size, which their _init function sets to the size the caller was
+ * compiled with. The library reads (or writes) only that many bytes, so a
+ * caller built against an older, shorter struct keeps working with a newer
+ * library: the fields it does not know keep their defaults. */
+
+typedef enum m2u_raw_format {
+  M2U_RAW_MONO8 = 0,  /* one byte a pixel, intensity v / 255 */
+  M2U_RAW_MONO16 = 1, /* 16-bit little-endian words, intensity v / 65535 */
+  M2U_RAW_MONO12 = 2, /* 12 bits in 16-bit little-endian words, v / 4095 (a word
+                         above 4095 is not Mono12: only its low 12 bits are used) */
+  M2U_RAW_MONO12P = 3 /* GenICam Mono12p: two pixels in three bytes (pixel 0 =
+                         byte 0 + low nibble of byte 1 << 8, pixel 1 = high nibble
+                         of byte 1 + byte 2 << 4); a row of odd width ends with
+                         two bytes; every row starts on a byte */
+} m2u_raw_format;
+
+/* Bytes of one packed row of `width` pixels (width, 2 width, 2 width,
+ * ceil(3 width / 2)); 0 for a width below 1 or an unknown format. */
+M2U_API size_t m2u_raw_row_bytes(m2u_raw_format format, int width);
+
+/* A raw frame in memory the caller owns. Only the rows' m2u_raw_row_bytes
+ * are read: row_stride * (height - 1) + m2u_raw_row_bytes(format, width)
+ * bytes from data. */
+typedef struct m2u_raw_frame {
+  const void* data;      /* the first byte of row 0 */
+  m2u_memory memory;     /* host, pinned or device */
+  m2u_raw_format format;
+  int height;
+  int width;
+  size_t row_stride;     /* bytes from one row to the next; 0: packed */
+} m2u_raw_frame;
+
+typedef enum m2u_threshold_method {
+  M2U_THRESHOLD_FIXED = 0, /* probability > options.threshold */
+  M2U_THRESHOLD_OTSU = 1   /* Otsu's threshold on the 8-bit probability histogram */
+} m2u_threshold_method;
+
+typedef enum m2u_tile_statistics {
+  M2U_TILE_STATISTICS_FRAME = 0, /* per-image standardisation of tiles with the
+                                    whole frame's mean and deviation: tiles
+                                    stitch into the whole-frame result */
+  M2U_TILE_STATISTICS_TILE = 1   /* each tile with its own */
+} m2u_tile_statistics;
+
+typedef struct m2u_pipeline_options {
+  size_t struct_size;      /* set by m2u_pipeline_options_init */
+  int max_height;          /* largest frame (default 1024 x 1024) */
+  int max_width;
+  int dpc;                 /* 1: frames come as left / right pairs (m2u_pipeline_run_dpc) */
+  int flat_field;          /* 1: each frame is divided by its flat field
+                              (m2u_pipeline_set_flat_fields) first */
+  int tile;                /* 0: the whole frame at once (default); else tiles of
+                              at most tile x tile pixels, a multiple of 16 */
+  int overlap;             /* tiles: pixels of context kept on each side of the
+                              part a tile contributes (default 32). The stitched
+                              map equals the whole-frame one only when the
+                              overlap is at least M2U_RECEPTIVE_FIELD_RADIUS */
+  m2u_tile_statistics tile_statistics; /* default M2U_TILE_STATISTICS_FRAME */
+  m2u_threshold_method threshold_method; /* default M2U_THRESHOLD_FIXED */
+  float threshold;         /* fixed threshold, in (0, 1) (default 0.5) */
+  long long min_area;      /* cells of fewer pixels are dropped (default 0) */
+  int device;              /* CUDA device index (default 0) */
+} m2u_pipeline_options;
+
+/* Input pixels on each side of an output pixel that M2U-Net's output there
+ * depends on: the overlap tiles need to stitch without seams. */
+#define M2U_RECEPTIVE_FIELD_RADIUS 178
+
+M2U_API void m2u_pipeline_options_init(m2u_pipeline_options* options);
+
+typedef struct m2u_pipeline m2u_pipeline;
+
+/* Creates the pipeline and its engine (FP32) for `model`, which must have
+ * one output channel (a cell probability). Options are checked here: a bad
+ * size, tile, overlap or threshold is M2U_ERROR_INVALID_ARGUMENT naming the
+ * field and the value; m2u_last_error() has the message. The model may be
+ * destroyed afterwards. */
+M2U_API m2u_status m2u_pipeline_create(const m2u_model* model, const m2u_pipeline_options* options,
+                                       m2u_pipeline** pipeline);
+M2U_API void m2u_pipeline_destroy(m2u_pipeline* pipeline);
+/* Message of the pipeline's last failed call; "" if none. */
+M2U_API const char* m2u_pipeline_last_error(const m2u_pipeline* pipeline);
+
+/* Flat fields (blank-field frames as captured, or their average) of the
+ * left and right illumination (dpc) or of the one frame (right NULL); they
+ * are unpacked and kept on the device until replaced, and every later frame
+ * must have their size. A frame is divided by max(flat, 1e-6) pixel by
+ * pixel. A flat field with no pixel above 1e-6 is refused; the number of
+ * pixels that were floored is in m2u_pipeline_result.flat_floored_pixels. */
+M2U_API m2u_status m2u_pipeline_set_flat_fields(m2u_pipeline* pipeline, const m2u_raw_frame* left_or_only,
+                                                const m2u_raw_frame* right);
+
+/* Segments one frame (pipelines without dpc). */
+M2U_API m2u_status m2u_pipeline_run(m2u_pipeline* pipeline, const m2u_raw_frame* frame);
+/* Segments a DPC pair: intensity = clip((L - R) / (L + R) + 0.5, 0, 1) of
+ * the flat-field-corrected left and right frames (0.5 where L + R = 0).
+ * Both frames must have the same size. */
+M2U_API m2u_status m2u_pipeline_run_dpc(m2u_pipeline* pipeline, const m2u_raw_frame* left,
+                                        const m2u_raw_frame* right);
+
+typedef struct m2u_pipeline_result {
+  size_t struct_size;            /* set by m2u_pipeline_result_init */
+  int height;                    /* of the last frame */
+  int width;
+  int tiles;                     /* tiles run (1 for a whole frame) */
+  float threshold;               /* the probability threshold applied */
+  int otsu_threshold_8bit;       /* Otsu: background = 8-bit probabilities 0..this; else -1 */
+  long long cell_count;          /* cells after min_area */
+  long long foreground_pixels;   /* mask pixels, after min_area */
+  long long flat_floored_pixels; /* flat-field pixels at or below 1e-6 (set_flat_fields) */
+  double input_ms;               /* upload, unpack, flat field, DPC */
+  double inference_ms;           /* the network, all tiles */
+  double postprocess_ms;         /* threshold, download, components */
+} m2u_pipeline_result;
+
+M2U_API void m2u_pipeline_result_init(m2u_pipeline_result* result);
+/* The figures of the last successful run; M2U_ERROR_INVALID_ARGUMENT before any. */
+M2U_API m2u_status m2u_pipeline_get_result(const m2u_pipeline* pipeline, m2u_pipeline_result* result);
+
+typedef struct m2u_cell {
+  size_t struct_size;  /* set by the caller: sizeof(m2u_cell) */
+  unsigned label;      /* 1..cell_count: its value in the label plane */
+  long long area;      /* pixels */
+  double centroid_x;   /* mean column and row of its pixels */
+  double centroid_y;
+} m2u_cell;
+
+/* Cell `index` (0..cell_count - 1, raster order of each cell's first pixel)
+ * of the last run. */
+M2U_API m2u_status m2u_pipeline_get_cell(const m2u_pipeline* pipeline, long long index, m2u_cell* cell);
+
+typedef enum m2u_plane {
+  M2U_PLANE_INTENSITY = 0,   /* float: the network's input intensity in [0, 1] */
+  M2U_PLANE_PROBABILITY = 1, /* float: the network's output */
+  M2U_PLANE_MASK = 2,        /* uint8: 255 cell, 0 background (after min_area) */
+  M2U_PLANE_LABELS = 3       /* uint32: 0 background, else the cell's label */
+} m2u_plane;
+
+/* Copies a plane of the last run (height x width of its frame) into host
+ * memory at `data`, rows `row_stride` bytes apart (0: packed). */
+M2U_API m2u_status m2u_pipeline_read_plane(m2u_pipeline* pipeline, m2u_plane plane, void* data,
+                                           size_t row_stride);
 
 #ifdef __cplusplus
 }

@@ -1,60 +1,37 @@
 // c_api.cpp - the C API of m2urt.h over the C++ model loader and engine.
 // Checks at the edge (NULL handles, options), keeps messages, never throws
 // across the C boundary: allocation failures become M2U_ERROR_OUT_OF_MEMORY.
-#include <cstring>
-#include <new>
 #include <string>
 
+#include "c_api_support.h"
 #include "engine.h"
-#include "m2urt.h"
 #include "weights_loader.h"
-
-struct m2u_model {
-  m2u::Model model;
-};
 
 struct m2u_engine {
   std::unique_ptr<m2u::Engine> engine;
   std::string message;  // for failures the engine itself cannot describe
 };
 
+namespace m2u_capi {
+
+std::string& thread_last_error() {
+  thread_local std::string message;
+  return message;
+}
+
+}  // namespace m2u_capi
+
 namespace {
 
-thread_local std::string t_last_error;
-
-// The integer a C caller stored in an enum field: C allows any int there,
-// while loading an out-of-range enumerator in C++ is undefined.
-template <typename Enum>
-int enum_value(const Enum& value) {
-  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized here");
-  int raw;
-  std::memcpy(&raw, &value, sizeof(raw));
-  return raw;
-}
-
-m2u_status set_last_error(m2u_status status, const std::string& message) {
-  t_last_error = message;
-  return status;
-}
-
-// Runs `body`, turning an escaping exception into a status (the library
-// must not throw into C code).
-template <typename Body>
-m2u_status guarded(Body body) {
-  try {
-    return body();
-  } catch (const std::bad_alloc&) {
-    return set_last_error(M2U_ERROR_OUT_OF_MEMORY, "out of host memory");
-  } catch (const std::exception& e) {
-    return set_last_error(M2U_ERROR_INVALID_ARGUMENT, e.what());
-  }
-}
+using m2u_capi::enum_value;
+using m2u_capi::guarded;
+using m2u_capi::set_last_error;
 
 m2u_status finish_load(bool ok, const std::string& error, m2u::Model&& loaded, m2u_model** model,
                        m2u_status failure) {
   if (!ok) return set_last_error(failure, error);
   *model = new m2u_model{std::move(loaded)};
-  t_last_error.clear();
+  m2u_capi::thread_last_error().clear();
   return M2U_OK;
 }
 
@@ -62,7 +39,7 @@ m2u_status finish_load(bool ok, const std::string& error, m2u::Model&& loaded, m
 
 extern "C" {
 
-const char* m2u_last_error(void) { return t_last_error.c_str(); }
+const char* m2u_last_error(void) { return m2u_capi::thread_last_error().c_str(); }
 
 m2u_status m2u_model_load(const char* path, m2u_model** model) {
   if (!model) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_model_load: model is NULL");
@@ -142,7 +119,7 @@ m2u_status m2u_engine_create(const m2u_model* model, const m2u_engine_options* o
     std::unique_ptr<m2u::Engine> created = m2u::Engine::create(model->model, engine_options, &status, &error);
     if (!created) return set_last_error(status, "m2u_engine_create: " + error);
     *engine = new m2u_engine{std::move(created), std::string()};
-    t_last_error.clear();
+    m2u_capi::thread_last_error().clear();
     return M2U_OK;
   });
 }

@@ -22,6 +22,7 @@ const char* m2u_status_string(m2u_status status) {
     case M2U_ERROR_BAD_MODEL: return "malformed or unsupported model";
     case M2U_ERROR_OUT_OF_MEMORY: return "out of memory";
     case M2U_ERROR_SHAPE: return "image shape does not fit";
+    case M2U_ERROR_INPUT: return "input holds values that cannot be computed";
   }
   return "unknown status";
 }

@@ -46,6 +46,26 @@ TEST_CASE("a shared-memory reduction missing one __syncthreads gives a wrong sum
   CHECK(wrong_seeds > 0);
 }
 
+TEST_CASE("static __shared__ memory is poisoned per block: a missing barrier shows on every launch") {
+  // Thread order: thread t reads slot t + 1 before thread t + 1 stores it.
+  // Stale slots from an earlier block or launch would hide the bug.
+  emu_test::ScopedSeed scoped(0);
+  const int blocks = 3;
+  const int poison = static_cast<int>(0xCDCDCDCDu);
+  for (int launch = 0; launch < 2; ++launch) {
+    DeviceBuffer<int> out(blocks * 32);
+    REQUIRE(emu_test::static_shared_missing_barrier(out.data(), blocks, nullptr) == cudaSuccess);
+    const std::vector<int> got = out.download();
+    int unpoisoned = 0;
+    for (int b = 0; b < blocks; ++b) {
+      for (int t = 0; t < 31; ++t) unpoisoned += got[b * 32 + t] != poison;
+      CHECK_MESSAGE(got[b * 32 + 31] == 0, "launch " << launch << " block " << b);
+    }
+    CHECK_MESSAGE(unpoisoned == 0, "launch " << launch << ": " << unpoisoned
+                                             << " reads of unstored slots saw stale values");
+  }
+}
+
 TEST_CASE("__syncthreads inside a divergent branch is reported with kernel and line") {
   const std::string fault = emu_test::expect_fault([] {
     DeviceBuffer<int> out(32);
@@ -53,6 +73,7 @@ TEST_CASE("__syncthreads inside a divergent branch is reported with kernel and l
   });
   INFO(fault);
   CHECK(contains(fault, "kernel 'barrier_in_divergent_branch'"));
+  CHECK(contains(fault, "of grid (4,1,1)"));
   CHECK(contains(fault, "has exited while thread"));
   CHECK(contains(fault, "__syncthreads at "));
   CHECK(contains(fault, "planted_bugs.cu:"));

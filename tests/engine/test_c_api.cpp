@@ -1,5 +1,7 @@
 // test_c_api.cpp - the C API: handles, statuses and messages, options,
-// shapes, strides, output types, host and device pointers.
+// shapes, strides, output types, host and device pointers; models the
+// engine cannot run (INT8, batch-norm folding that overflows) and
+// non-finite input (M2U_ERROR_INPUT, synchronous and asynchronous).
 #include <doctest/doctest.h>
 
 #include <cuda_runtime_api.h>
@@ -8,11 +10,13 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "engine_test_support.h"
 #include "m2urt.h"
+#include "weights_writer.h"
 
 namespace {
 
@@ -27,8 +31,8 @@ struct Loaded {
   }
 };
 
-void load(Loaded& loaded, int height, int width, int batch = 1) {
-  REQUIRE_MESSAGE(m2u_model_load(engine_test::fixture_path("cin1_relu.m2u").c_str(), &loaded.model) == M2U_OK,
+void load(Loaded& loaded, int height, int width, int batch = 1, const char* fixture = "cin1_relu.m2u") {
+  REQUIRE_MESSAGE(m2u_model_load(engine_test::fixture_path(fixture).c_str(), &loaded.model) == M2U_OK,
                   m2u_last_error());
   m2u_engine_options options;
   m2u_engine_options_init(&options);
@@ -36,6 +40,43 @@ void load(Loaded& loaded, int height, int width, int batch = 1) {
   options.max_height = height;
   options.max_width = width;
   REQUIRE_MESSAGE(m2u_engine_create(loaded.model, &options, &loaded.engine) == M2U_OK, m2u_last_error());
+}
+
+m2u_test::WriterTensor& writer_tensor(m2u_test::WeightsFile& file, const std::string& name) {
+  for (m2u_test::WriterTensor& tensor : file.tensors) {
+    if (tensor.name == name) return tensor;
+  }
+  FAIL("no tensor " << name);
+  return file.tensors.front();
+}
+
+void set_f32(m2u_test::WriterTensor& tensor, size_t index, float value) {
+  REQUIRE(tensor.dtype == 0);
+  std::memcpy(tensor.bytes.data() + 4 * index, &value, sizeof(value));
+}
+
+// Loads `file` (which the loader must accept) and tries to make an engine of it.
+m2u_status create_engine(const m2u_test::WeightsFile& file, m2u_engine** engine) {
+  const std::vector<uint8_t> bytes = m2u_test::serialize(file);
+  m2u_model* model = nullptr;
+  REQUIRE_MESSAGE(m2u_model_load_memory(bytes.data(), bytes.size(), &model) == M2U_OK, m2u_last_error());
+  m2u_engine_options options;
+  m2u_engine_options_init(&options);
+  options.max_height = 16;
+  options.max_width = 32;
+  const m2u_status status = m2u_engine_create(model, &options, engine);
+  m2u_model_destroy(model);
+  return status;
+}
+
+constexpr float kNan = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// A smooth F32 intensity frame in [0, 1], `channels` interleaved.
+std::vector<float> float_frame(int batch, int height, int width, int channels) {
+  std::vector<float> frame(static_cast<size_t>(batch) * height * width * channels);
+  for (size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<float>((i * 37) % 101) / 100.0f;
+  return frame;
 }
 
 }  // namespace
@@ -218,4 +259,171 @@ TEST_CASE("given input statistics replace the per-frame ones") {
   CHECK(m2u_engine_set_input_statistics(loaded.engine, bad, 1) == M2U_ERROR_INVALID_ARGUMENT);
   CHECK(m2u_engine_set_input_statistics(loaded.engine, mean_std, 2) == M2U_ERROR_INVALID_ARGUMENT);
   CHECK(m2u_engine_set_input_statistics(loaded.engine, nullptr, 0) == M2U_OK);
+}
+
+TEST_CASE("every status has a name, M2U_ERROR_INPUT included") {
+  CHECK(M2U_ERROR_INPUT == 8);
+  CHECK(std::string(m2u_status_string(M2U_ERROR_INPUT)) == "input holds values that cannot be computed");
+}
+
+TEST_CASE("batch-norm folding that overflows float is refused at engine creation, naming the tensor") {
+  // decode2's expand conv: its BN (decode2.ir1.conv.1) with gamma 3e38 over
+  // a running_var of 0 at channel 5. Every stored value is finite (the
+  // loader accepts the file); the folded weight is not.
+  m2u_test::WeightsFile file = m2u_test::make_valid_file(1, 1, false, 0, 21);
+  set_f32(writer_tensor(file, "decode2.ir1.conv.1.weight"), 5, 3e38f);
+  set_f32(writer_tensor(file, "decode2.ir1.conv.1.running_var"), 5, 0.0f);
+  m2u_engine* engine = reinterpret_cast<m2u_engine*>(0x1);
+  CHECK(create_engine(file, &engine) == M2U_ERROR_BAD_MODEL);
+  CHECK(engine == nullptr);
+  const std::string message = m2u_last_error();
+  CHECK_MESSAGE(contains(message.c_str(), "tensor 'decode2.ir1.conv.0.weight': batch-norm folding with "
+                                          "'decode2.ir1.conv.1' gives a non-finite weight at output channel 5"),
+                message);
+  CHECK_MESSAGE(contains(message.c_str(), "(gamma 3e+38, running_var 0,"), message);
+  m2u_engine_destroy(engine);
+
+  // Zero weights keep the folded weights finite (0 * scale); a running_mean
+  // then makes the folded bias overflow.
+  m2u_test::WeightsFile bias_file = m2u_test::make_valid_file(1, 1, false, 0, 22);
+  m2u_test::WriterTensor& weight = writer_tensor(bias_file, "conv3.5.conv.3.weight");  // depthwise, 192 x 1 x 3 x 3
+  for (size_t k = 0; k < 9; ++k) set_f32(weight, 7 * 9 + k, 0.0f);
+  set_f32(writer_tensor(bias_file, "conv3.5.conv.4.weight"), 7, 3e38f);
+  set_f32(writer_tensor(bias_file, "conv3.5.conv.4.running_var"), 7, 0.0f);
+  set_f32(writer_tensor(bias_file, "conv3.5.conv.4.running_mean"), 7, 0.25f);
+  engine = nullptr;
+  CHECK(create_engine(bias_file, &engine) == M2U_ERROR_BAD_MODEL);
+  CHECK_MESSAGE(contains(m2u_last_error(), "tensor 'conv3.5.conv.3.weight': batch-norm folding with "
+                                           "'conv3.5.conv.4' gives a non-finite bias at output channel 7"),
+                m2u_last_error());
+  m2u_engine_destroy(engine);
+
+  // The same model without the overflow runs.
+  REQUIRE(create_engine(m2u_test::make_valid_file(1, 1, false, 0, 21), &engine) == M2U_OK);
+  m2u_engine_destroy(engine);
+}
+
+TEST_CASE("a model with INT8 weights is refused at engine creation, naming the tensor") {
+  m2u_test::WeightsFile file = m2u_test::make_valid_file(1, 1, true, 0, 23);
+  m2u_test::WriterTensor& tensor = writer_tensor(file, "conv2.2.conv.0.weight");
+  const size_t count = tensor.bytes.size() / 4;
+  tensor.dtype = 2;
+  tensor.bytes.assign(count, 0);
+  for (size_t k = 0; k < count; ++k) tensor.bytes[k] = static_cast<uint8_t>(k * 7 % 255);
+  tensor.quant_index = 0;
+  m2u_test::WriterQuant quant;
+  quant.name = tensor.name;
+  quant.kind = 1;
+  quant.scales.assign(tensor.dims[0], 0.01f);
+  file.quant.push_back(quant);
+  m2u_engine* engine = nullptr;
+  CHECK(create_engine(file, &engine) == M2U_ERROR_BAD_MODEL);
+  CHECK(engine == nullptr);
+  CHECK_MESSAGE(contains(m2u_last_error(), "tensor 'conv2.2.conv.0.weight' is stored as INT8 (I8): INT8 "
+                                           "weights are not supported by this build yet"),
+                m2u_last_error());
+}
+
+TEST_CASE("one NaN or infinite F32 pixel is an input error, not a silent NaN; the next finite run is OK") {
+  const int height = 20, width = 27;
+  // Per-image standardisation (cin1_relu) and an affine convention with a
+  // grey frame replicated into 3 channels (cin3_relu6).
+  for (const char* fixture : {"cin1_relu.m2u", "cin3_relu6.m2u"}) {
+    CAPTURE(fixture);
+    Loaded loaded;
+    load(loaded, height, width, 1, fixture);
+    const std::vector<float> finite = float_frame(1, height, width, 1);
+    std::vector<float> zeroed = finite;
+    zeroed[7 * width + 11] = 0.0f;
+    std::vector<float> reference(height * width), got(height * width, -1.0f);
+    m2u_image in = engine_test::host_image(zeroed.data(), M2U_DTYPE_F32, 1, 1, height, width);
+    m2u_image out = engine_test::host_image(reference.data(), M2U_DTYPE_F32, 1, 1, height, width);
+    REQUIRE(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+    for (float bad : {kNan, kInf, -kInf}) {
+      CAPTURE(bad);
+      std::vector<float> frame = finite;
+      frame[7 * width + 11] = bad;
+      in.data = frame.data();
+      out.data = got.data();
+      CHECK(m2u_engine_run(loaded.engine, &in, &out) == M2U_ERROR_INPUT);
+      CHECK_MESSAGE(contains(m2u_engine_last_error(loaded.engine),
+                             "input: 1 non-finite pixel value(s) (NaN or infinity) in image 0;"),
+                    m2u_engine_last_error(loaded.engine));
+      // The documented output: the value read as 0, the rest computed.
+      CHECK(got == reference);
+      // The counter is reset per run: a finite frame is OK again.
+      in.data = zeroed.data();
+      CHECK(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+      CHECK(std::string(m2u_engine_last_error(loaded.engine)).empty());
+    }
+    // U8 output of a frame with NaN: still reported (the old result was a
+    // silent all-0 mask).
+    std::vector<float> frame = finite;
+    frame.back() = kNan;
+    std::vector<uint8_t> mask(height * width);
+    in.data = frame.data();
+    m2u_image u8_out = engine_test::host_image(mask.data(), M2U_DTYPE_U8, 1, 1, height, width);
+    CHECK(m2u_engine_run(loaded.engine, &in, &u8_out) == M2U_ERROR_INPUT);
+  }
+}
+
+TEST_CASE("non-finite input counts per image of a batch and per colour channel") {
+  const int height = 16, width = 18;
+  Loaded loaded;
+  load(loaded, height, width, 3, "cin3_relu6.m2u");
+  std::vector<float> frame = float_frame(3, height, width, 3);
+  const size_t image = static_cast<size_t>(height) * width * 3;
+  frame[0] = kNan;                      // image 0, pixel 0, channel 0
+  frame[image - 1] = kInf;              // image 0, last pixel, channel 2
+  frame[2 * image + 5 * 3 + 1] = -kInf;  // image 2, pixel 5, channel 1
+  std::vector<float> out(3 * height * width);
+  const m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_F32, 3, 3, height, width);
+  m2u_image output = engine_test::host_image(out.data(), M2U_DTYPE_F32, 3, 1, height, width);
+  CHECK(m2u_engine_run(loaded.engine, &in, &output) == M2U_ERROR_INPUT);
+  CHECK_MESSAGE(contains(m2u_engine_last_error(loaded.engine),
+                         "input: 2 non-finite pixel value(s) (NaN or infinity) in image 0, 1 in image 2;"),
+                m2u_engine_last_error(loaded.engine));
+}
+
+TEST_CASE("an asynchronous run with non-finite input reports it at synchronize and query, once") {
+  const int height = 16, width = 32;
+  Loaded loaded;
+  load(loaded, height, width);
+  std::vector<float> frame = float_frame(1, height, width, 1);
+  frame[3 * width + 30] = kNan;
+  frame[15 * width + 31] = kInf;
+  const size_t bytes = frame.size() * sizeof(float);
+  void* device_in = nullptr;
+  void* device_out = nullptr;
+  REQUIRE(cudaMalloc(&device_in, bytes) == cudaSuccess);
+  REQUIRE(cudaMalloc(&device_out, bytes) == cudaSuccess);
+  REQUIRE(cudaMemcpy(device_in, frame.data(), bytes, cudaMemcpyHostToDevice) == cudaSuccess);
+  m2u_image in = engine_test::host_image(device_in, M2U_DTYPE_F32, 1, 1, height, width);
+  m2u_image out = engine_test::host_image(device_out, M2U_DTYPE_F32, 1, 1, height, width);
+  in.memory = out.memory = M2U_MEMORY_DEVICE;
+  // Queued: the count is not known yet.
+  CHECK(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+  CHECK(m2u_engine_synchronize(loaded.engine) == M2U_ERROR_INPUT);
+  CHECK_MESSAGE(contains(m2u_engine_last_error(loaded.engine),
+                         "input: 2 non-finite pixel value(s) (NaN or infinity) in image 0;"),
+                m2u_engine_last_error(loaded.engine));
+  CHECK(m2u_engine_synchronize(loaded.engine) == M2U_OK);  // reported once
+  // Two runs queued before a report add up; m2u_engine_query reports them.
+  CHECK(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+  CHECK(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+  int done = 0;
+  CHECK(m2u_engine_query(loaded.engine, &done) == M2U_ERROR_INPUT);
+  CHECK(done == 1);
+  CHECK(contains(m2u_engine_last_error(loaded.engine), "input: 4 non-finite pixel value(s)"));
+  CHECK(m2u_engine_query(loaded.engine, &done) == M2U_OK);
+  // A finite frame afterwards is OK.
+  const std::vector<float> finite = float_frame(1, height, width, 1);
+  REQUIRE(cudaMemcpy(device_in, finite.data(), bytes, cudaMemcpyHostToDevice) == cudaSuccess);
+  CHECK(m2u_engine_run(loaded.engine, &in, &out) == M2U_OK);
+  CHECK(m2u_engine_synchronize(loaded.engine) == M2U_OK);
+  std::vector<float> result(frame.size());
+  REQUIRE(cudaMemcpy(result.data(), device_out, bytes, cudaMemcpyDeviceToHost) == cudaSuccess);
+  for (float p : result) CHECK(std::isfinite(p));
+  cudaFree(device_in);
+  cudaFree(device_out);
 }

@@ -1,6 +1,8 @@
 // test_engine_allocations.cpp - a run allocates nothing: no host heap
 // allocation (global operator new is counted in this test binary) and, in
-// the emu flavour, no device allocation (the emulated runtime's counters).
+// the emu flavour, no device allocation (the emulated runtime's counters);
+// U8 and F32 input (whose non-finite values are counted on the device and
+// copied back with the run).
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -62,21 +64,27 @@ TEST_CASE("inference allocates no host or device memory, and the arena is report
   std::unique_ptr<m2u::Engine> engine = m2u::Engine::create(model, options, &status, &error);
   REQUIRE_MESSAGE(engine, error);
   std::vector<uint8_t> frame(48 * 80, 128);
+  std::vector<float> float_frame(48 * 80, 0.5f);
   std::vector<float> probabilities(48 * 80);
   const m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, 48, 80);
+  const m2u_image float_in = engine_test::host_image(float_frame.data(), M2U_DTYPE_F32, 1, 1, 48, 80);
   const m2u_image out = engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, 1, 1, 48, 80);
   REQUIRE(engine->run(in, out) == M2U_OK);  // warm-up: the emulation sizes its pools
+  REQUIRE(engine->run(float_in, out) == M2U_OK);
 #if defined(M2U_FLAVOUR_EMU)
   const m2u_emu::MemoryCounters before = m2u_emu::memory_counters();
 #endif
   g_host_allocations = 0;
   g_counting = true;
-  for (int i = 0; i < 3; ++i) REQUIRE(engine->run(in, out) == M2U_OK);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(engine->run(in, out) == M2U_OK);
+    REQUIRE(engine->run(float_in, out) == M2U_OK);
+  }
   g_counting = false;
   CHECK(g_host_allocations.load() == 0);
 #if defined(M2U_FLAVOUR_EMU)
   CHECK(m2u_emu::memory_counters().device_allocations == before.device_allocations);
 #endif
-  MESSAGE("host allocations in 3 runs: " << g_host_allocations.load() << "; arena " << engine->arena_bytes()
+  MESSAGE("host allocations in 6 runs: " << g_host_allocations.load() << "; arena " << engine->arena_bytes()
                                          << " bytes, weights " << engine->weight_bytes() << " bytes (64x96 max)");
 }

@@ -1,9 +1,12 @@
 // write_fuzz_seeds.cpp - writes the fuzzer's seed corpus into a directory:
 // patch-mode seeds (the valid base file, and patches of the header, the
 // tensor table and the data) and whole-file seeds (a valid raw-BN model, a
-// folded one, the bare header). See fuzz_weights_loader.cpp for the modes.
+// folded one, the bare header, and two the loader accepts but the engine
+// refuses: an INT8 tensor, batch-norm folding that overflows float). See
+// fuzz_weights_loader.cpp for the modes.
 // Usage: write_fuzz_seeds DIR
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -31,6 +34,46 @@ std::vector<uint8_t> whole_file_seed(std::vector<uint8_t> file) {
   return file;
 }
 
+m2u_test::WriterTensor& tensor_named(m2u_test::WeightsFile& file, const std::string& name) {
+  for (m2u_test::WriterTensor& tensor : file.tensors) {
+    if (tensor.name == name) return tensor;
+  }
+  std::fprintf(stderr, "write_fuzz_seeds: no tensor %s\n", name.c_str());
+  std::exit(1);
+}
+
+// Seeds stay F16 (about 1.1 MB, under run_all.sh's -max_len).
+// A folded model whose first conv's weights are INT8 with per-channel scales.
+std::vector<uint8_t> int8_model() {
+  m2u_test::WeightsFile file = m2u_test::make_valid_file(1, 1, true, 1, 7);
+  m2u_test::WriterTensor& tensor = tensor_named(file, "conv1.0.0.weight");
+  tensor.dtype = 2;
+  tensor.bytes.assign(tensor.bytes.size() / 2, 3);
+  tensor.quant_index = 0;
+  m2u_test::WriterQuant quant;
+  quant.name = tensor.name;
+  quant.scales.assign(tensor.dims[0], 0.01f);
+  file.quant.push_back(quant);
+  return m2u_test::serialize(file);
+}
+
+// A raw-BN model with one batch norm in F32: gamma 3e38 over a running_var
+// of 0 at channel 0 (finite values, a folded weight that is not; F16 cannot
+// hold such a gamma).
+std::vector<uint8_t> bn_overflow_model() {
+  m2u_test::WeightsFile file = m2u_test::make_valid_file(1, 1, false, 1, 8);
+  for (const char* name : {"decode2.ir1.conv.1.weight", "decode2.ir1.conv.1.running_var"}) {
+    m2u_test::WriterTensor& tensor = tensor_named(file, name);
+    const bool gamma = std::strstr(name, "running_var") == nullptr;
+    std::vector<float> values(tensor.bytes.size() / 2, 1.0f);
+    values[0] = gamma ? 3e38f : 0.0f;
+    tensor.dtype = 0;
+    tensor.bytes.resize(4 * values.size());
+    std::memcpy(tensor.bytes.data(), values.data(), tensor.bytes.size());
+  }
+  return m2u_test::serialize(file);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +93,8 @@ int main(int argc, char** argv) {
       {"whole_raw_f16", whole_file_seed(base)},
       {"whole_folded_f16", whole_file_seed(folded)},
       {"whole_header_only", whole_file_seed(std::vector<uint8_t>(base.begin(), base.begin() + 256))},
+      {"whole_int8", whole_file_seed(int8_model())},
+      {"whole_bn_overflow", whole_file_seed(bn_overflow_model())},
   };
   for (const auto& seed : seeds) {
     if (!write(dir + "/" + seed.first, seed.second)) {

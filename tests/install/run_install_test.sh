@@ -12,7 +12,9 @@
 #   3. pkg-config (PKG_CONFIG_PATH=TMP/lib/pkgconfig): consumer.c compiled with
 #      `cc $(pkg-config --cflags --libs m2urt)`, run with LD_LIBRARY_PATH; and
 #      statically with `pkg-config --static` (Libs.private);
-#   4. every consumer prints the same line.
+#   4. every consumer prints the same line;
+#   5. (in 2) examples/'s m2u_infer, m2u_firmware_loop and m2u_firmware_dpc
+#      built against the installed header and library alone; m2u_infer runs.
 # The flavour, the C compiler and sanitizer flags come from BUILD_DIR's
 # CMakeCache.txt. Environment: CMAKE (the cmake to use), M2U_KEEP_INSTALL=1
 # keeps the temporary directory. Exit status 0 when everything holds.
@@ -89,8 +91,10 @@ if ((${#FLAGS[@]})); then
   CMAKE_ARGS+=(-DCMAKE_C_FLAGS="${FLAGS[*]}" -DCMAKE_EXE_LINKER_FLAGS="${FLAGS[*]}")
 fi
 [[ -n "$CUDA_COMPILER" ]] && CMAKE_ARGS+=(-DCUDAToolkit_ROOT="$(dirname "$(dirname "$CUDA_COMPILER")")")
-step "consumer project: find_package(m2urt 0.2 CONFIG REQUIRED)"
-"$CMAKE" -S "$HERE/consumer" -B "$WORK/consumer" "${CMAKE_ARGS[@]}" >"$WORK/configure.log" 2>&1 \
+step "consumer project: find_package(m2urt 0.2 CONFIG REQUIRED), with m2u_infer and the firmware examples"
+"$CMAKE" -S "$HERE/consumer" -B "$WORK/consumer" "${CMAKE_ARGS[@]}" -DM2URT_EXAMPLES_DIR="$HERE/../../examples" \
+  -DCMAKE_CXX_COMPILER="$(cache CMAKE_CXX_COMPILER)" \
+  ${FLAGS[@]+-DCMAKE_CXX_FLAGS="${FLAGS[*]}"} >"$WORK/configure.log" 2>&1 \
   || { cat "$WORK/configure.log"; fail "configuring the consumer"; }
 grep -- "-- m2urt " "$WORK/configure.log" || true
 "$CMAKE" --build "$WORK/consumer" >"$WORK/build.log" 2>&1 || { cat "$WORK/build.log"; fail "building the consumer"; }
@@ -107,6 +111,15 @@ run() {  # run NAME COMMAND...: runs a consumer, keeps its output line
 }
 run "cmake, m2urt::m2urt       " "$WORK/consumer/consumer_shared" "$MODEL"
 run "cmake, m2urt::m2urt_static" "$WORK/consumer/consumer_static" "$MODEL"
+# The examples built from the installed header alone run too.
+"$WORK/consumer/m2u_infer" --help | grep -q "^usage: m2u_infer" || fail "m2u_infer (installed package) does not run"
+printf 'P5\n48 32\n255\n' > "$WORK/frame.pgm"
+head -c $((48 * 32)) /dev/urandom >> "$WORK/frame.pgm"
+"$WORK/consumer/m2u_infer" --model "$MODEL" --out "$WORK/infer_out" --quiet "$WORK/frame.pgm" \
+  || fail "m2u_infer (installed package) failed on a 48x32 frame"
+[[ -s "$WORK/infer_out/frame.json" ]] || fail "m2u_infer (installed package) wrote no JSON"
+{ "$WORK/consumer/m2u_firmware_dpc" 2>&1 || true; } | grep -q "^usage:" || fail "m2u_firmware_dpc (installed package) does not run"
+echo "m2u_infer, m2u_firmware_loop and m2u_firmware_dpc built from examples/ against the installed m2urt.h; m2u_infer ran"
 
 step "find_package(m2urt 1.0) must be refused"
 if "$CMAKE" -S "$HERE/consumer" -B "$WORK/consumer-1.0" "${CMAKE_ARGS[@]}" -DM2URT_REQUEST=1.0 \

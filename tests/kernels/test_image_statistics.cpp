@@ -2,10 +2,13 @@
 // CPU mean and population std of value / max_value * pixel_scale (U8 grey,
 // 12-bit in U16 with 3 channels, F32 with 2 channels; padded rows and
 // images; more rows than reduction blocks), the std floor, bit-identical
-// results under every schedule, and the launcher's checks.
+// results under every schedule, non-finite F32 values read as 0, and the
+// launcher's checks.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -96,6 +99,40 @@ TEST_CASE("image_statistics divides by the std floor for a flat image") {
   RawImage flat = make_raw_image(m2u::PixelType::kU8, 2, 9, 17, 1, 255.0f, 0, 0, 5);
   for (unsigned char& byte : flat.bytes) byte = 128;
   check_statistics(flat, standardisation(1.0f, 0.25f), "flat U8 with std floor 0.25");
+}
+
+TEST_CASE("image_statistics reads non-finite F32 values as 0") {
+  RawImage zeroed = make_raw_image(m2u::PixelType::kF32, 2, 11, 7, 2, 1.0f, 4, 8, 7);
+  RawImage planted = zeroed;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  struct Value {
+    int n, y, x, c;
+    float value;
+  };
+  for (const Value& v : {Value{0, 0, 0, 0, nan}, Value{0, 5, 3, 1, inf}, Value{1, 10, 6, 1, -inf},
+                         Value{1, 2, 2, 0, nan}}) {
+    const float zero = 0.0f;
+    std::memcpy(planted.bytes.data() + planted.offset(v.n, v.y, v.x, v.c), &v.value, sizeof(float));
+    std::memcpy(zeroed.bytes.data() + zeroed.offset(v.n, v.y, v.x, v.c), &zero, sizeof(float));
+  }
+  const m2u::KernelInputConvention convention = standardisation(255.0f, 1e-6f);
+  check_statistics(zeroed, convention, "F32 2ch with zeros");
+  // The same bits with NaN and infinities where the zeros were.
+  std::vector<float> results[2];
+  for (int i = 0; i < 2; ++i) {
+    const RawImage& image = i == 0 ? zeroed : planted;
+    DeviceBuffer<unsigned char> device_image(image.bytes.size());
+    device_image.upload(image.bytes);
+    const m2u::PixelImage pixels = image.pixel_image(device_image.data());
+    DeviceBuffer<double> partials(m2u::image_statistics_scratch(pixels));
+    DeviceBuffer<float> stats(4);
+    REQUIRE(m2u::image_statistics(pixels, convention, partials.data(), stats.data(), nullptr) ==
+            cudaSuccess);
+    results[i] = stats.download();
+  }
+  for (float value : results[1]) CHECK(std::isfinite(value));
+  CHECK(std::memcmp(results[0].data(), results[1].data(), 4 * sizeof(float)) == 0);
 }
 
 TEST_CASE("image_statistics rejects images it cannot read") {

@@ -4,10 +4,14 @@
 // against the reference's apply_input_convention): U8 / U16 / F32, grey
 // replicated or first channel only, colour, padded rows and columns written
 // 0, the output in decode1's concat slice beside an untouched slice, FP32
-// and FP16 storage, several schedules.
+// and FP16 storage, several schedules; non-finite F32 values read as 0 and
+// counted per image (odd shapes, NaN and infinities anywhere, the last
+// pixel included, none of the row padding).
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -79,12 +83,15 @@ HostTensor expected_input(const RawImage& image, const m2u::KernelInputConventio
 
 // Converts `image` into a view of `channels` at `output_offset` of a buffer
 // `output_extra` channels wider, padded to padded_height x padded_width,
-// under every schedule, and checks it against `expected`.
+// under every schedule, and checks it against `expected` and the per-image
+// counts of non-finite values against `expected_nonfinite` (none if empty).
 template <typename T>
 void run_convert_case(const std::string& name, const RawImage& image,
                       const m2u::KernelInputConvention& convention, int channels, int padded_height,
                       int padded_width, int output_offset, int output_extra,
-                      const HostTensor& expected, WorstError* worst) {
+                      const HostTensor& expected, WorstError* worst,
+                      std::vector<unsigned long long> expected_nonfinite = {}) {
+  if (expected_nonfinite.empty()) expected_nonfinite.assign(image.batch, 0);
   DeviceBuffer<unsigned char> device_image(image.bytes.size());
   device_image.upload(image.bytes);
   const m2u::PixelImage pixels = image.pixel_image(device_image.data());
@@ -101,15 +108,58 @@ void run_convert_case(const std::string& name, const RawImage& image,
     emu_test::ScopedSeed scoped(schedule);
     DeviceBuffer<T> output(shape.elements());
     output.upload(before);
+    DeviceBuffer<unsigned long long> counts(image.batch);
+    counts.upload(std::vector<unsigned long long>(image.batch, 0));
     const std::string context =
         Precision<T>::name() + " " + name + " schedule " + std::to_string(schedule);
     const cudaError_t status = m2u::input_convert<T>(
         pixels, convention, convention.per_image_standardize ? stats.data() : nullptr,
-        view_of(output.data(), shape, output_offset, channels), nullptr);
+        view_of(output.data(), shape, output_offset, channels), counts.data(), nullptr);
     REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
     check_output(output, before, shape, output_offset, expected, input_tolerance<T>(), context,
                  worst);
+    CHECK_MESSAGE(counts.download() == expected_nonfinite, context << ": non-finite counts");
+    CHECK_MESSAGE(counts.guards_intact(), context);
   }
+}
+
+// Stores `value` as channel c of pixel (y, x) of image n of an F32 image.
+void put_value(RawImage& image, int n, int y, int x, int c, float value) {
+  std::memcpy(image.bytes.data() + image.offset(n, y, x, c), &value, sizeof(value));
+}
+
+struct Planted {
+  int n, y, x, c;
+  float value;
+};
+
+// `image` with the planted values, or with 0 in their place (`zeroed`:
+// what the kernels must read them as).
+RawImage with_planted(RawImage image, const std::vector<Planted>& planted, bool zeroed) {
+  for (const Planted& p : planted) put_value(image, p.n, p.y, p.x, p.c, zeroed ? 0.0f : p.value);
+  return image;
+}
+
+// Every byte of `image` outside its pixels (row and image padding) set to
+// 0xFF, a NaN bit pattern.
+void poison_padding(RawImage& image) {
+  const size_t row_bytes = static_cast<size_t>(image.width) * image.channels * image.value_bytes();
+  for (int n = 0; n < image.batch; ++n) {
+    const size_t first = n * image.image_stride_bytes;
+    for (int y = 0; y < image.height; ++y) {
+      const size_t row = first + y * image.row_stride_bytes;
+      std::memset(image.bytes.data() + row + row_bytes, 0xFF, image.row_stride_bytes - row_bytes);
+    }
+    const size_t pixels_end = first + image.row_stride_bytes * image.height;
+    std::memset(image.bytes.data() + pixels_end, 0xFF,
+                first + image.image_stride_bytes - pixels_end);
+  }
+}
+
+std::vector<unsigned long long> counts_per_image(int batch, const std::vector<Planted>& planted) {
+  std::vector<unsigned long long> counts(batch, 0);
+  for (const Planted& p : planted) ++counts[p.n];
+  return counts;
 }
 
 }  // namespace
@@ -202,6 +252,52 @@ TEST_CASE_TEMPLATE("input_convert agrees with the reference's apply_input_conven
                                << worst.relative);
 }
 
+TEST_CASE_TEMPLATE("input_convert reads non-finite F32 values as 0 and counts them per image", T,
+                   float, __half) {
+  WorstError worst;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  // Grey, 2 images of 13 x 19 with padded rows and images: NaN and
+  // infinities at the first, an inner and the last pixel; the row padding
+  // holds NaN bytes too, which are not pixels and must not count.
+  RawImage grey = make_raw_image(m2u::PixelType::kF32, 2, 13, 19, 1, 1.0f, 8, 12, 11);
+  poison_padding(grey);
+  const std::vector<Planted> grey_planted = {
+      {0, 0, 0, 0, nan}, {0, 6, 11, 0, inf}, {0, 12, 18, 0, -inf},
+      {1, 3, 3, 0, -nan}, {1, 12, 18, 0, nan}};
+  const RawImage grey_bad = with_planted(grey, grey_planted, false);
+  const RawImage grey_zero = with_planted(grey, grey_planted, true);
+  const std::vector<unsigned long long> grey_counts = counts_per_image(2, grey_planted);
+  // Replicated into 3 channels: each grey value counts once.
+  const m2u::KernelInputConvention replicated = affine(255.0f, {1, 2, 3}, {2, 4, 8}, true);
+  run_convert_case<T>("F32 grey with NaN/Inf -> 3 replicated", grey_bad, replicated, 3, 16, 32, 0,
+                      0, expected_input(grey_zero, replicated, 3, 16, 32), &worst, grey_counts);
+  const m2u::KernelInputConvention first_only = affine(1.0f, {0.5f, 0, 0}, {0.25f, 1, 1}, false);
+  run_convert_case<T>("F32 grey with NaN/Inf -> channel 0 of 3", grey_bad, first_only, 3, 13, 19,
+                      0, 0, expected_input(grey_zero, first_only, 3, 13, 19), &worst, grey_counts);
+  // Per-image standardisation: the statistics read them as 0 too.
+  const m2u::KernelInputConvention standardised = per_image(1e-3f, true);
+  run_convert_case<T>("F32 grey with NaN/Inf -> 1, per image", grey_bad, standardised, 1, 16, 32,
+                      0, 0, expected_input(grey_zero, standardised, 1, 16, 32), &worst,
+                      grey_counts);
+  // Colour: every channel value counts, the last channel of the last pixel
+  // included; image 0 has none.
+  const RawImage colour = make_raw_image(m2u::PixelType::kF32, 2, 7, 9, 3, 1.0f, 4, 0, 12);
+  const std::vector<Planted> colour_planted = {
+      {1, 0, 0, 1, inf}, {1, 0, 0, 2, nan}, {1, 4, 5, 0, -inf}, {1, 6, 8, 2, nan}};
+  const RawImage colour_bad = with_planted(colour, colour_planted, false);
+  const RawImage colour_zero = with_planted(colour, colour_planted, true);
+  const m2u::KernelInputConvention unit = affine(1.0f, {0, 0, 0}, {1, 1, 1}, true);
+  const std::vector<unsigned long long> colour_counts = counts_per_image(2, colour_planted);
+  run_convert_case<T>("F32 colour with NaN/Inf", colour_bad, unit, 3, 16, 16, 0, 0,
+                      expected_input(colour_zero, unit, 3, 16, 16), &worst, colour_counts);
+  run_convert_case<T>("F32 colour with NaN/Inf, per image", colour_bad, standardised, 3, 7, 9, 0,
+                      0, expected_input(colour_zero, standardised, 3, 7, 9), &worst,
+                      colour_counts);
+  MESSAGE(Precision<T>::name() << " input_convert with non-finite values worst relative error "
+                               << worst.relative);
+}
+
 TEST_CASE("input_convert rejects what it cannot convert") {
   const RawImage colour = make_raw_image(m2u::PixelType::kU8, 1, 9, 17, 3, 255.0f, 0, 0, 7);
   DeviceBuffer<unsigned char> device_image(colour.bytes.size());
@@ -212,7 +308,7 @@ TEST_CASE("input_convert rejects what it cannot convert") {
   const m2u::KernelInputConvention unit = affine(1.0f, {0, 0, 0}, {1, 1, 1}, true);
   const auto run = [&](const m2u::PixelImage& image, const m2u::KernelInputConvention& convention,
                        const float* statistics, m2u::TensorView<float> view) {
-    return m2u::input_convert<float>(image, convention, statistics, view, nullptr);
+    return m2u::input_convert<float>(image, convention, statistics, view, nullptr, nullptr);
   };
   const m2u::TensorView<float> view = view_of(output.data(), shape, 0, 3);
   REQUIRE(run(pixels, unit, nullptr, view) == cudaSuccess);
@@ -227,4 +323,13 @@ TEST_CASE("input_convert rejects what it cannot convert") {
   m2u::PixelImage two_images = pixels;
   two_images.batch = 2;
   CHECK(run(two_images, unit, nullptr, view) == cudaErrorInvalidValue);
+  // F32 input needs its counters (U8 above has none).
+  const RawImage floats = make_raw_image(m2u::PixelType::kF32, 1, 9, 17, 3, 1.0f, 0, 0, 8);
+  DeviceBuffer<unsigned char> device_floats(floats.bytes.size());
+  device_floats.upload(floats.bytes);
+  DeviceBuffer<unsigned long long> counts(1);
+  const m2u::PixelImage float_pixels = floats.pixel_image(device_floats.data());
+  CHECK(run(float_pixels, unit, nullptr, view) == cudaErrorInvalidValue);
+  CHECK(m2u::input_convert<float>(float_pixels, unit, nullptr, view, counts.data(), nullptr) ==
+        cudaSuccess);
 }

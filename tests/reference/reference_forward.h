@@ -1,5 +1,5 @@
 // reference_forward.h - M2U-Net's whole forward pass on the CPU, composed
-// from reference_ops.h exactly as ../../shared/docs/M2UNET.md describes it,
+// from reference_ops.h exactly as weights/M2UNET.md describes it,
 // returning every stage output so a failing engine test can say where the
 // first difference appears.
 #ifndef M2U_TESTS_REFERENCE_REFERENCE_FORWARD_H

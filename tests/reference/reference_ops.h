@@ -1,4 +1,4 @@
-// reference_ops.h - M2U-Net's operations (../../shared/docs/M2UNET.md) on
+// reference_ops.h - M2U-Net's operations (weights/M2UNET.md) on
 // NCHW float tensors, written as the obvious loops with double arithmetic:
 // the oracle every kernel test compares against. Each op checks its
 // arguments and throws std::invalid_argument naming the mismatch.

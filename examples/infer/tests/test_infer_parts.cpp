@@ -1,77 +1,24 @@
-// test_infer_parts.cpp - m2u_infer's host-side parts: the tile plan covers
-// every pixel exactly once with margins of at least the overlap, connected
-// components and small-object removal, PNG encoding (decoded back with
-// stb_image), JSON string escaping.
+// test_infer_parts.cpp - m2u_infer's host-side parts: PNG encoding (decoded
+// back with stb_image), JSON string escaping, the output group's commit. (The tile planner and the
+// connected components are the library's: tests/imaging.)
 #include <doctest/doctest.h>
 
 #include <stb_image.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
-#include "components.h"
+#include "output_files.h"
 #include "png_write.h"
 #include "summary_json.h"
-#include "tiling.h"
 
 using namespace m2u_infer;
-
-TEST_CASE("tiles cover every pixel once, at multiples of 16, keeping overlap-wide margins") {
-  struct Case {
-    int height, width, tile, overlap;
-  };
-  for (const Case c : {Case{3000, 3000, 1024, 32}, Case{1024, 64, 448, 192}, Case{37, 70, 64, 8},
-                       Case{1000, 513, 256, 48}}) {
-    std::string error;
-    const std::vector<Tile> tiles = plan_tiles(c.height, c.width, c.tile, c.overlap, &error);
-    REQUIRE_MESSAGE(!tiles.empty(), error);
-    std::vector<int> covered(static_cast<size_t>(c.height) * c.width, 0);
-    for (const Tile& t : tiles) {
-      CHECK(t.y % 16 == 0);
-      CHECK(t.x % 16 == 0);
-      CHECK(t.height <= c.tile);
-      CHECK(t.width <= c.tile);
-      CHECK(t.y + t.height <= c.height);
-      CHECK(t.x + t.width <= c.width);
-      // A kept edge that is not the image's own lies >= overlap inside the tile.
-      if (t.keep_y0 > 0) CHECK(t.keep_y0 - t.y >= c.overlap);
-      if (t.keep_x0 > 0) CHECK(t.keep_x0 - t.x >= c.overlap);
-      if (t.keep_y1 < c.height) CHECK(t.y + t.height - t.keep_y1 >= c.overlap);
-      if (t.keep_x1 < c.width) CHECK(t.x + t.width - t.keep_x1 >= c.overlap);
-      for (int y = t.keep_y0; y < t.keep_y1; ++y)
-        for (int x = t.keep_x0; x < t.keep_x1; ++x) covered[static_cast<size_t>(y) * c.width + x]++;
-    }
-    bool once = true;
-    for (int count : covered) once = once && count == 1;
-    CHECK_MESSAGE(once, c.height << "x" << c.width << " tile " << c.tile << " overlap " << c.overlap);
-  }
-  std::string error;
-  CHECK(plan_tiles(100, 100, 100, 8, &error).empty());
-  CHECK(error.find("multiple of 16") != std::string::npos);
-  CHECK(plan_tiles(100, 100, 64, 28, &error).empty());
-  CHECK(error.find("leaves less than 16 pixels") != std::string::npos);
-}
-
-TEST_CASE("connected components: 8-connectivity, areas, centroids, small-object removal") {
-  const int h = 6, w = 8;
-  // Blob A: a diagonal pair joined by 8-connectivity plus a 2x2 square;
-  // blob B: one pixel at (7, 5).
-  std::vector<uint8_t> mask(h * w, 0);
-  auto set = [&](int x, int y) { mask[y * w + x] = 255; };
-  set(0, 0); set(1, 1); set(1, 2); set(2, 1); set(2, 2);
-  set(7, 5);
-  Components all = label_components(mask, h, w, 0);
-  REQUIRE(all.cells.size() == 2);
-  CHECK(all.cells[0].area == 5);
-  CHECK(all.cells[0].centroid_x == doctest::Approx(6.0 / 5));
-  CHECK(all.cells[0].centroid_y == doctest::Approx(6.0 / 5));
-  CHECK(all.cells[1].area == 1);
-  CHECK(all.labels[5 * w + 7] == 2);
-  Components big = label_components(mask, h, w, 2);
-  REQUIRE(big.cells.size() == 1);
-  CHECK(mask[5 * w + 7] == 0);  // removed from the mask too
-  CHECK(big.labels[5 * w + 7] == 0);
-}
 
 TEST_CASE("PNG encoding decodes back to the same pixels (8-bit, 16-bit grey, RGB)") {
   const int w = 5, h = 3;
@@ -106,4 +53,40 @@ TEST_CASE("PNG encoding decodes back to the same pixels (8-bit, 16-bit grey, RGB
 
 TEST_CASE("JSON strings are escaped") {
   CHECK(json_string("a\"b\\c\n\x01") == "\"a\\\"b\\\\c\\n\\u0001\"");
+}
+
+TEST_CASE("an output group is committed JSON last: a failed commit leaves no JSON, old or new") {
+  char pattern[] = "/tmp/m2u_outputs.XXXXXX";
+  REQUIRE(mkdtemp(pattern));
+  const std::string dir = pattern;
+  auto exists = [&](const std::string& name) { return access((dir + "/" + name).c_str(), F_OK) == 0; };
+  {
+    OutputBatch first(dir);
+    std::string error;
+    std::vector<std::string> written;
+    REQUIRE(first.stage("x_mask.png", {1, 2, 3}, &error));
+    REQUIRE(first.stage("x.json", {'{', '}'}, &error));
+    REQUIRE(first.commit(&written, &error));
+    CHECK(written.size() == 2);
+    CHECK(exists("x.json"));
+  }
+  // The next run's mask cannot be renamed into place (a directory is in the
+  // way): the old JSON is gone, so no reader takes the mixed set as complete.
+  REQUIRE(std::remove((dir + "/x_mask.png").c_str()) == 0);
+  REQUIRE(mkdir((dir + "/x_mask.png").c_str(), 0777) == 0);
+  REQUIRE(mkdir((dir + "/x_mask.png/in_the_way").c_str(), 0777) == 0);
+  {
+    OutputBatch second(dir);
+    std::string error;
+    std::vector<std::string> written;
+    REQUIRE(second.stage("x_mask.png", {4, 5, 6}, &error));
+    REQUIRE(second.stage("x.json", {'[', ']'}, &error));
+    CHECK_FALSE(second.commit(&written, &error));
+    CHECK(error.find("x_mask.png") != std::string::npos);
+  }
+  CHECK_FALSE(exists("x.json"));
+  CHECK_FALSE(exists(".x.json.tmp." + std::to_string(getpid())));  // temporaries removed
+  rmdir((dir + "/x_mask.png/in_the_way").c_str());
+  rmdir((dir + "/x_mask.png").c_str());
+  rmdir(dir.c_str());
 }

@@ -99,7 +99,11 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
   e.plan_ = make_execution_plan(model.architecture, options.max_batch, options.max_height,
                                 options.max_width, ChannelAlignment<float>::value, sizeof(float),
                                 options.keep_stage_outputs);
-  const PackedWeights packed = pack_weights(model, e.plan_);
+  PackedWeights packed;
+  std::string packing_problem;
+  if (!pack_weights(model, e.plan_, &packed, &packing_problem)) {
+    return refuse(M2U_ERROR_BAD_MODEL, packing_problem);
+  }
   e.packed_convs_ = packed.convs;
   e.weight_count_ = packed.values.size();
 
@@ -152,6 +156,12 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
             "allocating statistics scratch") ||
       !cuda(cudaMalloc(reinterpret_cast<void**>(&e.statistics_), 2 * options.max_batch * sizeof(float)),
             "allocating statistics") ||
+      !cuda(cudaMalloc(reinterpret_cast<void**>(&e.nonfinite_counts_),
+                       options.max_batch * sizeof(unsigned long long)),
+            "allocating the non-finite input counters") ||
+      !cuda(cudaMallocHost(reinterpret_cast<void**>(&e.nonfinite_counts_host_),
+                           options.max_batch * sizeof(unsigned long long)),
+            "allocating pinned memory for the non-finite input counters") ||
       !cuda(cudaMemcpy(e.weights_, packed.values.data(), e.weight_bytes(), cudaMemcpyHostToDevice),
             "uploading weights")) {
     return nullptr;
@@ -169,6 +179,8 @@ Engine::~Engine() {
   cudaFree(output_staging_);
   cudaFree(statistics_scratch_);
   cudaFree(statistics_);
+  cudaFree(nonfinite_counts_);
+  cudaFreeHost(nonfinite_counts_host_);
   if (owns_stream_) cudaStreamDestroy(stream_);
 }
 
@@ -203,7 +215,9 @@ m2u_status Engine::check_images(const m2u_image& input, const m2u_image& output)
   const int in_channels = architecture_.in_channels;
   if (input.channels != 1 && input.channels != in_channels) {
     return fail(M2U_ERROR_SHAPE, "input has " + std::to_string(input.channels) +
-                                     " channels; the model takes 1 (grey) or " + std::to_string(in_channels));
+                                     " channels; the model takes " +
+                                     (in_channels == 1 ? std::string("1 (grey)")
+                                                       : "1 (grey) or " + std::to_string(in_channels)));
   }
   if (input.dtype == M2U_DTYPE_U16 && (input.significant_bits < 0 || input.significant_bits > 16)) {
     return fail(M2U_ERROR_INVALID_ARGUMENT, "input significant_bits is " +
@@ -271,8 +285,9 @@ TensorView<float> Engine::view(const PlannedView& planned, int batch, int padded
                            padded_width / buffer.downscale, planned.channels, buffer.pixel_stride};
 }
 
-m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities, int batch,
-                                int padded_height, int padded_width) {
+m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
+                                unsigned long long* nonfinite_counts, int batch, int padded_height,
+                                int padded_width) {
   if (normalization_.per_image_standardize && given_statistics_batch_ > 0) {
     if (given_statistics_batch_ != batch) {
       return fail(M2U_ERROR_SHAPE, "input statistics were given for " + std::to_string(given_statistics_batch_) +
@@ -301,7 +316,7 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
     cudaError_t status = cudaSuccess;
     switch (step.kind) {
       case StepKind::kInputConvert:
-        status = input_convert<float>(pixels, normalization_, statistics_, out, stream_);
+        status = input_convert<float>(pixels, normalization_, statistics_, out, nonfinite_counts, stream_);
         break;
       case StepKind::kStem:
         status = conv_stem<float>(in, out, weight, bias, activation, stream_);
@@ -357,9 +372,24 @@ m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
     probabilities.channel_stride_bytes = probabilities.row_stride_bytes * output.height;
     probabilities.image_stride_bytes = probabilities.channel_stride_bytes * output.channels;
   }
-  const m2u_status ran = launch_steps(pixels, probabilities, input.batch, pad_to_spatial_multiple(input.height),
-                                      pad_to_spatial_multiple(input.width));
+  // Only float input can hold NaN or infinity: count it (U8 / U16 pay nothing).
+  const bool float_input = input.dtype == M2U_DTYPE_F32;
+  if (float_input && !nonfinite_report_pending_) {
+    const cudaError_t zeroed =
+        cudaMemsetAsync(nonfinite_counts_, 0, plan_.max_batch * sizeof(unsigned long long), stream_);
+    if (zeroed != cudaSuccess) return cuda_failure("zeroing the non-finite input counters", zeroed);
+  }
+  const m2u_status ran =
+      launch_steps(pixels, probabilities, float_input ? nonfinite_counts_ : nullptr, input.batch,
+                   pad_to_spatial_multiple(input.height), pad_to_spatial_multiple(input.width));
   if (ran != M2U_OK) return ran;
+  if (float_input) {
+    const cudaError_t copied = cudaMemcpyAsync(nonfinite_counts_host_, nonfinite_counts_,
+                                               plan_.max_batch * sizeof(unsigned long long),
+                                               cudaMemcpyDeviceToHost, stream_);
+    if (copied != cudaSuccess) return cuda_failure("copying the non-finite input counters", copied);
+    nonfinite_report_pending_ = true;
+  }
   if (on_host(output)) {
     for (int n = 0; n < output.batch; ++n) {
       for (int c = 0; c < output.channels; ++c) {
@@ -380,7 +410,26 @@ m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
 
 m2u_status Engine::synchronize() {
   const cudaError_t status = cudaStreamSynchronize(stream_);
-  return status == cudaSuccess ? M2U_OK : cuda_failure("waiting for the engine's stream", status);
+  if (status != cudaSuccess) return cuda_failure("waiting for the engine's stream", status);
+  return report_nonfinite_input();
+}
+
+m2u_status Engine::report_nonfinite_input() {
+  if (!nonfinite_report_pending_) return M2U_OK;
+  nonfinite_report_pending_ = false;
+  std::string counts;
+  for (int n = 0; n < plan_.max_batch; ++n) {
+    const unsigned long long count = nonfinite_counts_host_[n];
+    if (count == 0) continue;
+    counts += counts.empty() ? std::to_string(count) + " non-finite pixel value(s) (NaN or infinity) in image "
+                             : ", " + std::to_string(count) + " in image ";
+    counts += std::to_string(n);
+  }
+  if (counts.empty()) return M2U_OK;
+  return fail(M2U_ERROR_INPUT, "input: " + counts +
+                                   "; they were read as 0 and the rest of the frame was computed, but the "
+                                   "output is not valid (check the camera or the preprocessing that made the "
+                                   "float frame)");
 }
 
 m2u_status Engine::set_input_statistics(const float* mean_std, int batch) {
@@ -414,8 +463,12 @@ m2u_status Engine::query(int* done) {
     *done = 0;
     return M2U_OK;
   }
-  *done = status == cudaSuccess ? 1 : 0;
-  return status == cudaSuccess ? M2U_OK : cuda_failure("querying the engine's stream", status);
+  if (status != cudaSuccess) {
+    *done = 0;
+    return cuda_failure("querying the engine's stream", status);
+  }
+  *done = 1;
+  return report_nonfinite_input();
 }
 
 m2u_status Engine::read_stage(const std::string& name, int batch, int height, int width,

@@ -60,8 +60,11 @@ class Engine {
   m2u_status check_images(const m2u_image& input, const m2u_image& output);
   m2u_status stage_input(const m2u_image& input, PixelImage* pixels);
   m2u_status launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
-                          int batch, int padded_height, int padded_width);
-  m2u_status deliver_output(const m2u_image& output, int batch);
+                          unsigned long long* nonfinite_counts, int batch, int padded_height,
+                          int padded_width);
+  // M2U_ERROR_INPUT when the runs since the last report met non-finite
+  // input values (the stream must have finished them), else M2U_OK.
+  m2u_status report_nonfinite_input();
   TensorView<float> view(const PlannedView& planned, int batch, int padded_height,
                          int padded_width) const;
 
@@ -81,6 +84,14 @@ class Engine {
   size_t output_staging_bytes_ = 0;
   double* statistics_scratch_ = nullptr;
   float* statistics_ = nullptr;
+  // Non-finite F32 input values per image (max_batch counters): counted on
+  // the device by input_convert, copied with each F32 run into pinned host
+  // memory on the stream, read once the stream has finished (synchronize,
+  // query). Zeroed on the stream by the first F32 run after a report, so
+  // runs queued between two reports add up.
+  unsigned long long* nonfinite_counts_ = nullptr;
+  unsigned long long* nonfinite_counts_host_ = nullptr;
+  bool nonfinite_report_pending_ = false;
   // Caller-given (mean, 1 / max(std, std_floor)) per image, sized at
   // creation; used instead of image_statistics while given_statistics_.
   std::vector<float> given_statistics_;

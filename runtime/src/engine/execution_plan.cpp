@@ -101,19 +101,25 @@ class PlanBuilder {
 
   void build(bool keep_stage_outputs) {
     const int cin = arch_.in_channels;
-    // decode1's concat buffer: [upsampled decode2 (30) | network input (Cin)].
-    const int decode1_up = arch_.stages[6].out_channels;  // decode2's channels
-    const int input_concat = new_buffer("decode1 concat", pad(decode1_up) + pad(cin), 1);
-    const PlannedView network_input{input_concat, pad(decode1_up), cin};
+    // Which decoder stage takes each skip (Architecture's StageSpec::skip_from):
+    // the skip's producer writes straight into that stage's concat buffer,
+    // after the slice its upsampling fills.
+    std::map<std::string, std::string> skip_consumer;
+    for (const StageSpec& stage : arch_.stages) {
+      if (!stage.skip_from.empty()) skip_consumer[stage.skip_from] = stage.name;
+    }
+    // The concat buffer that takes the network input: [upsampled | input (Cin)].
+    const StageSpec& input_taker = stage_named(skip_consumer.at(kNetworkInputName));
+    const int input_up = decoder_upsampled_channels(input_taker);
+    const int input_concat = new_buffer(input_taker.name + " concat", pad(input_up) + pad(cin), 1);
+    const PlannedView network_input{input_concat, pad(input_up), cin};
     add_step(PlannedStep{StepKind::kInputConvert, "input", -1, PlannedView{}, network_input, PlannedView{}, 1});
 
     const int stem = new_buffer("conv1.0 output", pad(32), 2);
     conv_step(StepKind::kStem, arch_.stem_conv, network_input, whole(stem, 32));
 
-    // Encoder. Stage i's output goes into the concat buffer of the decoder
+    // Encoder. A stage's output goes into the concat buffer of the decoder
     // stage that takes it as its skip.
-    const std::map<std::string, std::string> skip_consumer = {
-        {"conv1", "decode2"}, {"conv2", "decode3"}, {"conv3", "decode4"}};
     std::map<std::string, int> concat_buffers;
     std::map<std::string, PlannedView> stage_out;
     PlannedView current = whole(stem, 32);
@@ -143,7 +149,7 @@ class PlanBuilder {
       }
       stage_out[stage.name] = current;
     }
-    concat_buffers["decode1"] = input_concat;
+    concat_buffers[input_taker.name] = input_concat;
 
     // Decoder: upsample into the concat buffer's first slice, then one block.
     for (size_t s = 4; s < 8; ++s) {

@@ -2,6 +2,7 @@
 #include "packed_weights.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace m2u {
 namespace {
@@ -14,12 +15,47 @@ size_t reserve_block(std::vector<float>& values, size_t count) {
   return offset;
 }
 
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
+}
+
+// Why batch-norm folding of output channel `co` of `spec` is refused: its
+// float weights or bias are not finite (checked in the float the kernels
+// read), or "" when they are.
+std::string folding_problem(const ConvSpec& spec, const ConvParameters& p, int co, double scale,
+                            double bias, float epsilon) {
+  const size_t per_channel = static_cast<size_t>(spec.in_channels / spec.groups) * spec.kernel * spec.kernel;
+  const char* what = nullptr;
+  for (size_t k = 0; k < per_channel && !what; ++k) {
+    if (!std::isfinite(static_cast<float>(p.weight[co * per_channel + k] * scale))) what = "weight";
+  }
+  if (!what && !std::isfinite(static_cast<float>(bias))) what = "bias";
+  if (!what) return std::string();
+  return "tensor '" + spec.name + ".weight': batch-norm folding with '" + spec.bn_name +
+         "' gives a non-finite " + what + " at output channel " + std::to_string(co) + " (gamma " +
+         number(p.bn_gamma[co]) + ", running_var " + number(p.bn_var[co]) + ", running_mean " +
+         number(p.bn_mean[co]) + ", beta " + number(p.bn_beta[co]) + ", epsilon " + number(epsilon) +
+         "): the folded value overflows float; check that batch norm's statistics in the source model";
+}
+
 }  // namespace
 
-PackedWeights pack_weights(const Model& model, const ExecutionPlan& plan) {
+bool pack_weights(const Model& model, const ExecutionPlan& plan, PackedWeights* packed_out,
+                  std::string* error) {
+  for (const Tensor& tensor : model.tensors) {
+    if (tensor.dtype == DType::kI8) {
+      *error = "tensor '" + tensor.name +
+               "' is stored as INT8 (I8): INT8 weights are not supported by this build yet; "
+               "convert the model with F32 or F16 weights (converter/m2u_convert.py --dtype f32)";
+      return false;
+    }
+  }
   const Architecture& arch = model.architecture;
   const std::vector<ConvParameters> params = gather_conv_parameters(model);
-  PackedWeights packed;
+  PackedWeights& packed = *packed_out;
+  packed = PackedWeights();
   packed.convs.resize(arch.convs.size());
   for (size_t i = 0; i < arch.convs.size(); ++i) {
     const ConvSpec& spec = arch.convs[i];
@@ -33,6 +69,11 @@ PackedWeights pack_weights(const Model& model, const ExecutionPlan& plan) {
       if (p.has_batch_norm) {
         scale[co] = p.bn_gamma[co] / std::sqrt(static_cast<double>(p.bn_var[co]) + model.bn_epsilon);
         bias[co] = p.bn_beta[co] - p.bn_mean[co] * scale[co];
+        const std::string problem = folding_problem(spec, p, co, scale[co], bias[co], model.bn_epsilon);
+        if (!problem.empty()) {
+          *error = problem;
+          return false;
+        }
       } else {
         bias[co] = p.bias[co];
       }
@@ -64,7 +105,7 @@ PackedWeights pack_weights(const Model& model, const ExecutionPlan& plan) {
     conv.bias_offset = reserve_block(packed.values, out);
     for (int co = 0; co < out; ++co) packed.values[conv.bias_offset + co] = static_cast<float>(bias[co]);
   }
-  return packed;
+  return true;
 }
 
 }  // namespace m2u

@@ -7,10 +7,17 @@
 //   1x1 convs  [Cout][row_length], input channel c in column
 //              ExecutionPlan::conv_inputs[conv].input_columns[c], zeros elsewhere
 // Every block starts at a multiple of 16 floats (64 bytes).
+//
+// pack_weights refuses (false, with a message naming the tensor) what the
+// kernels cannot run: INT8 (I8) tensors, which this build has no kernels
+// for, and a folding whose float weight or bias is not finite (a finite
+// gamma of 3e38 over a running_var of 0 overflows), which would turn every
+// output into NaN.
 #ifndef M2U_RUNTIME_ENGINE_PACKED_WEIGHTS_H
 #define M2U_RUNTIME_ENGINE_PACKED_WEIGHTS_H
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "execution_plan.h"
@@ -28,7 +35,8 @@ struct PackedWeights {
   std::vector<PackedConv> convs;  // per Architecture::convs entry
 };
 
-PackedWeights pack_weights(const Model& model, const ExecutionPlan& plan);
+bool pack_weights(const Model& model, const ExecutionPlan& plan, PackedWeights* packed,
+                  std::string* error);
 
 }  // namespace m2u
 

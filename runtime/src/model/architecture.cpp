@@ -71,17 +71,17 @@ Architecture make_architecture(int in_channels, int out_channels, Activation hid
   Builder b(arch);
 
   arch.stem_conv = b.conv("conv1.0.0", "conv1.0.1", in_channels, 32, 3, 2, 1, hidden_activation);
-  arch.stages.push_back({"conv1", {b.inverted_residual("conv1.1", 32, 16, 1, 1)}, 16, 2});
+  arch.stages.push_back({"conv1", {b.inverted_residual("conv1.1", 32, 16, 1, 1)}, 16, 2, ""});
   arch.stages.push_back({"conv2",
                          {b.inverted_residual("conv2.2", 16, 24, 2, 6),
                           b.inverted_residual("conv2.3", 24, 24, 1, 6)},
-                         24, 4});
+                         24, 4, ""});
   arch.stages.push_back({"conv3",
                          {b.inverted_residual("conv3.4", 24, 32, 2, 6),
                           b.inverted_residual("conv3.5", 32, 32, 1, 6),
                           b.inverted_residual("conv3.6", 32, 32, 1, 6)},
-                         32, 8});
-  StageSpec conv4{"conv4", {b.inverted_residual("conv4.7", 32, 64, 2, 6)}, 96, 16};
+                         32, 8, ""});
+  StageSpec conv4{"conv4", {b.inverted_residual("conv4.7", 32, 64, 2, 6)}, 96, 16, ""};
   for (int i = 8; i <= 10; ++i) {
     conv4.blocks.push_back(b.inverted_residual("conv4." + std::to_string(i), 64, 64, 1, 6));
   }
@@ -91,11 +91,12 @@ Architecture make_architecture(int in_channels, int out_channels, Activation hid
   arch.stages.push_back(conv4);
 
   const double decoder_t = 0.15;
-  arch.stages.push_back({"decode4", {b.inverted_residual("decode4.ir1", 96 + 32, 64, 1, decoder_t)}, 64, 8});
-  arch.stages.push_back({"decode3", {b.inverted_residual("decode3.ir1", 64 + 24, 44, 1, decoder_t)}, 44, 4});
-  arch.stages.push_back({"decode2", {b.inverted_residual("decode2.ir1", 44 + 16, 30, 1, decoder_t)}, 30, 2});
+  arch.stages.push_back({"decode4", {b.inverted_residual("decode4.ir1", 96 + 32, 64, 1, decoder_t)}, 64, 8, "conv3"});
+  arch.stages.push_back({"decode3", {b.inverted_residual("decode3.ir1", 64 + 24, 44, 1, decoder_t)}, 44, 4, "conv2"});
+  arch.stages.push_back({"decode2", {b.inverted_residual("decode2.ir1", 44 + 16, 30, 1, decoder_t)}, 30, 2, "conv1"});
   arch.stages.push_back(
-      {"decode1", {b.inverted_residual("decode1.ir1", 30 + in_channels, 16, 1, decoder_t)}, out_channels, 1});
+      {"decode1", {b.inverted_residual("decode1.ir1", 30 + in_channels, 16, 1, decoder_t)}, out_channels, 1,
+       kNetworkInputName});
   arch.final_conv = b.conv("decode1.conv.0", "", 16, out_channels, 1, 1, 1, output_activation);
   return arch;
 }

@@ -1,5 +1,5 @@
 // architecture.h - M2U-Net's layer list for given input and output channel
-// counts (../shared/docs/M2UNET.md), the single source of tensor names and
+// counts (weights/M2UNET.md), the single source of tensor names and
 // shapes for the loader, the CPU reference and the engine.
 #ifndef M2U_RUNTIME_MODEL_ARCHITECTURE_H
 #define M2U_RUNTIME_MODEL_ARCHITECTURE_H
@@ -49,7 +49,14 @@ struct StageSpec {
   std::vector<int> blocks;  // indices into Architecture::blocks
   int out_channels;
   int downscale;  // output resolution = input / downscale
+  // Decoder stages: the tensor concatenated after the upsampled previous
+  // stage (the skip connection): an encoder stage's output ("conv1".."conv3")
+  // or kNetworkInputName. "" for encoder stages.
+  std::string skip_from;
 };
+
+// StageSpec::skip_from of the stage whose skip is the network input.
+constexpr const char* kNetworkInputName = "input";
 
 struct Architecture {
   int in_channels;

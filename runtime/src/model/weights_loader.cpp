@@ -14,6 +14,8 @@
 #include <sstream>
 #include <utility>
 
+#include <sys/stat.h>
+
 #include "expected_tensors.h"
 
 namespace m2u {
@@ -579,6 +581,11 @@ bool parse_weights(const uint8_t* data, size_t size, Model* model, std::string* 
 }
 
 bool load_weights_file(const std::string& path, Model* model, std::string* error) {
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    *error = path + ": cannot open: it is a directory, not an .m2u file";
+    return false;
+  }
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) {
     *error = path + ": cannot open: " + std::strerror(errno);
@@ -586,7 +593,8 @@ bool load_weights_file(const std::string& path, Model* model, std::string* error
   }
   const std::streamoff length = file.tellg();
   if (length < 0 || static_cast<uint64_t>(length) > kMaxFileBytes) {
-    *error = path + ": cannot determine the size, or larger than 4 GiB";
+    *error = length < 0 ? path + ": cannot determine the size"
+                        : path + ": " + std::to_string(length) + " bytes, larger than the 4 GiB an .m2u file may hold";
     return false;
   }
   std::vector<uint8_t> bytes(static_cast<size_t>(length));

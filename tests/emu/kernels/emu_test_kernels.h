@@ -41,7 +41,7 @@ cudaError_t atomic_counter(int* out, int threads, cudaStream_t stream);
 // ---- planted bugs (planted_bugs.cu) ----
 // block_sum with the __syncthreads after the first shared store missing.
 cudaError_t block_sum_missing_barrier(const int* in, int* out, int count, cudaStream_t stream);
-// __syncthreads inside `if (threadIdx.x < 16)`.
+// __syncthreads inside `if (threadIdx.x < 16)`, in each of 4 blocks.
 cudaError_t barrier_in_divergent_branch(int* out, cudaStream_t stream);
 // Lanes 0..30 shuffle with the full mask; lane 31 returned early.
 cudaError_t shuffle_with_exited_lane(int* out, cudaStream_t stream);
@@ -49,6 +49,13 @@ cudaError_t shuffle_with_exited_lane(int* out, cudaStream_t stream);
 cudaError_t shuffle_caller_outside_mask(int* out, cudaStream_t stream);
 // Odd and even lanes shuffle at two different call sites.
 cudaError_t shuffle_divergent_sites(int* out, cudaStream_t stream);
+// Each of `blocks` blocks of 32 threads stores slots[t] = t in static shared
+// memory and reads slots[t + 1] with no barrier between:
+// out[b * 32 + t] = whatever slot (t + 1) % 32 held.
+cudaError_t static_shared_missing_barrier(int* out, int blocks, cudaStream_t stream);
+// Every block does out[0] += blockIdx.x + 1 from one thread, not atomically:
+// a race between blocks.
+cudaError_t blocks_add_without_atomic(int* out, int blocks, cudaStream_t stream);
 // Out-of-bounds writes for the sanitizer runs: kind 0 writes tile[0][33] of
 // a [32][33] shared array (stays inside the array, only -fsanitize=bounds
 // sees it); 1 writes one past a 1-D shared array; 2 writes one past the end

@@ -10,20 +10,21 @@ namespace {
 constexpr int kSumBlock = 256;
 
 // BUG: no __syncthreads between the store to `partial` and the first read of
-// a neighbour's slot.
+// a neighbour's slot. (Unsigned, so that sums of unstored, poisoned slots
+// wrap instead of overflowing under UBSan.)
 __global__ void kernel_block_sum_missing_barrier(const int* in, int* out, int count) {
-  __shared__ int partial[kSumBlock];
+  __shared__ unsigned partial[kSumBlock];
   const int tid = static_cast<int>(threadIdx.x);
   const int i = blockIdx.x * kSumBlock + tid;
-  partial[tid] = i < count ? in[i] : 0;
+  partial[tid] = i < count ? static_cast<unsigned>(in[i]) : 0u;
   for (int stride = kSumBlock / 2; stride >= 32; stride /= 2) {
     if (tid < stride) partial[tid] += partial[tid + stride];
     __syncthreads();
   }
   if (tid < 32) {
-    int value = partial[tid];
+    unsigned value = partial[tid];
     for (int offset = 16; offset > 0; offset /= 2) value += __shfl_down_sync(0xFFFFFFFFu, value, offset);
-    if (tid == 0) out[blockIdx.x] = value;
+    if (tid == 0) out[blockIdx.x] = static_cast<int>(value);
   }
 }
 
@@ -61,6 +62,22 @@ __global__ void kernel_shuffle_divergent_sites(int* out) {
   }
 }
 
+// BUG: no __syncthreads between the store to `slots` and the read of the
+// next thread's slot: in thread order thread t reads slot t + 1 before
+// thread t + 1 has stored it in this block.
+__global__ void kernel_static_shared_missing_barrier(int* out) {
+  __shared__ int slots[32];
+  const int t = static_cast<int>(threadIdx.x);
+  slots[t] = t;
+  out[blockIdx.x * 32 + t] = slots[(t + 1) % 32];
+}
+
+// BUG: every block adds its partial to out[0] with a plain read-modify-write
+// instead of atomicAdd (no ordering between blocks at all).
+__global__ void kernel_blocks_add_without_atomic(int* out) {
+  if (threadIdx.x == 0) out[0] += static_cast<int>(blockIdx.x) + 1;
+}
+
 // `column` is 33, passed at run time so that the compiler cannot see it.
 __global__ void kernel_out_of_bounds_write(int kind, float* global, int count, int column) {
   __shared__ float tile[32][33];
@@ -84,7 +101,7 @@ cudaError_t block_sum_missing_barrier(const int* in, int* out, int count, cudaSt
 }
 
 cudaError_t barrier_in_divergent_branch(int* out, cudaStream_t stream) {
-  return m2u::launch("barrier_in_divergent_branch", kernel_barrier_in_divergent_branch, dim3(1), dim3(32),
+  return m2u::launch("barrier_in_divergent_branch", kernel_barrier_in_divergent_branch, dim3(4), dim3(32),
                      0, stream, out);
 }
 
@@ -101,6 +118,16 @@ cudaError_t shuffle_caller_outside_mask(int* out, cudaStream_t stream) {
 cudaError_t shuffle_divergent_sites(int* out, cudaStream_t stream) {
   return m2u::launch("shuffle_divergent_sites", kernel_shuffle_divergent_sites, dim3(1), dim3(32), 0,
                      stream, out);
+}
+
+cudaError_t static_shared_missing_barrier(int* out, int blocks, cudaStream_t stream) {
+  return m2u::launch("static_shared_missing_barrier", kernel_static_shared_missing_barrier,
+                     dim3(blocks), dim3(32), 0, stream, out);
+}
+
+cudaError_t blocks_add_without_atomic(int* out, int blocks, cudaStream_t stream) {
+  return m2u::launch("blocks_add_without_atomic", kernel_blocks_add_without_atomic, dim3(blocks),
+                     dim3(32), 0, stream, out);
 }
 
 cudaError_t out_of_bounds_write(int kind, float* global, int count, cudaStream_t stream) {
