@@ -257,10 +257,12 @@ M2U_API m2u_status m2u_engine_query(m2u_engine* engine, int* done);
  * Runs are synchronous: m2u_pipeline_run returns when the cells are known.
  * A pipeline is used by one thread at a time, like an engine.
  *
- * Growing structs: m2u_pipeline_options and m2u_pipeline_result start with
- * struct_size, which their _init function sets to the size the caller was
- * compiled with. The library reads (or writes) only that many bytes, so a
- * caller built against an older, shorter struct keeps working with a newer
+ * Growing structs: m2u_pipeline_options, m2u_pipeline_result and m2u_cell
+ * start with struct_size, the size the caller was compiled with: the _init
+ * macros pass sizeof of the caller's struct to the library, which writes
+ * only that many bytes and sets struct_size (for m2u_cell the caller sets
+ * it). The library then reads or writes only struct_size bytes, so a caller
+ * built against an older, shorter struct keeps working with a newer
  * library: the fields it does not know keep their defaults. */
 
 typedef enum m2u_raw_format {
@@ -303,7 +305,7 @@ typedef enum m2u_tile_statistics {
 } m2u_tile_statistics;
 
 typedef struct m2u_pipeline_options {
-  size_t struct_size;      /* set by m2u_pipeline_options_init */
+  size_t struct_size;      /* set by m2u_pipeline_options_init: the caller's sizeof */
   int max_height;          /* largest frame (default 1024 x 1024) */
   int max_width;
   int dpc;                 /* 1: frames come as left / right pairs (m2u_pipeline_run_dpc) */
@@ -326,7 +328,10 @@ typedef struct m2u_pipeline_options {
  * depends on: the overlap tiles need to stitch without seams. */
 #define M2U_RECEPTIVE_FIELD_RADIUS 178
 
-M2U_API void m2u_pipeline_options_init(m2u_pipeline_options* options);
+/* Fills the first `size` bytes of *options with the defaults above and sets
+ * struct_size = size; use the macro, which passes the caller's sizeof. */
+M2U_API void m2u_pipeline_options_init_sized(m2u_pipeline_options* options, size_t size);
+#define m2u_pipeline_options_init(options) m2u_pipeline_options_init_sized((options), sizeof(*(options)))
 
 typedef struct m2u_pipeline m2u_pipeline;
 
@@ -359,7 +364,7 @@ M2U_API m2u_status m2u_pipeline_run_dpc(m2u_pipeline* pipeline, const m2u_raw_fr
                                         const m2u_raw_frame* right);
 
 typedef struct m2u_pipeline_result {
-  size_t struct_size;            /* set by m2u_pipeline_result_init */
+  size_t struct_size;            /* set by m2u_pipeline_result_init: the caller's sizeof */
   int height;                    /* of the last frame */
   int width;
   int tiles;                     /* tiles run (1 for a whole frame) */
@@ -373,7 +378,10 @@ typedef struct m2u_pipeline_result {
   double postprocess_ms;         /* threshold, download, components */
 } m2u_pipeline_result;
 
-M2U_API void m2u_pipeline_result_init(m2u_pipeline_result* result);
+/* Zeroes the first `size` bytes of *result (otsu_threshold_8bit -1) and
+ * sets struct_size = size; use the macro, which passes the caller's sizeof. */
+M2U_API void m2u_pipeline_result_init_sized(m2u_pipeline_result* result, size_t size);
+#define m2u_pipeline_result_init(result) m2u_pipeline_result_init_sized((result), sizeof(*(result)))
 /* The figures of the last successful run; M2U_ERROR_INVALID_ARGUMENT before any. */
 M2U_API m2u_status m2u_pipeline_get_result(const m2u_pipeline* pipeline, m2u_pipeline_result* result);
 

@@ -47,8 +47,11 @@ size_t m2u_raw_row_bytes(m2u_raw_format format, int width) {
   return m2u::raw_row_bytes(static_cast<m2u::RawFormat>(value), width);
 }
 
-void m2u_pipeline_options_init(m2u_pipeline_options* options) {
-  if (options) *options = default_options();
+void m2u_pipeline_options_init_sized(m2u_pipeline_options* options, size_t size) {
+  if (!options || size < sizeof(size_t)) return;
+  m2u_pipeline_options defaults = default_options();
+  defaults.struct_size = size;
+  std::memcpy(options, &defaults, std::min(size, sizeof(defaults)));
 }
 
 m2u_status m2u_pipeline_create(const m2u_model* model, const m2u_pipeline_options* options,
@@ -114,11 +117,13 @@ m2u_status m2u_pipeline_run_dpc(m2u_pipeline* pipeline, const m2u_raw_frame* lef
   });
 }
 
-void m2u_pipeline_result_init(m2u_pipeline_result* result) {
-  if (!result) return;
-  std::memset(result, 0, sizeof(*result));
-  result->struct_size = sizeof(*result);
-  result->otsu_threshold_8bit = -1;
+void m2u_pipeline_result_init_sized(m2u_pipeline_result* result, size_t size) {
+  if (!result || size < sizeof(size_t)) return;
+  m2u_pipeline_result empty;
+  std::memset(&empty, 0, sizeof(empty));
+  empty.struct_size = size;
+  empty.otsu_threshold_8bit = -1;
+  std::memcpy(result, &empty, std::min(size, sizeof(empty)));
 }
 
 m2u_status m2u_pipeline_get_result(const m2u_pipeline* pipeline, m2u_pipeline_result* result) {

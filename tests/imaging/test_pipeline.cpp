@@ -131,7 +131,10 @@ std::vector<float> engine_probability(const m2u_model* model, const std::vector<
 
 // Default options for frames up to height x width.
 m2u_pipeline_options sized_options(int height, int width) {
-  m2u_pipeline_options options = sized_options(height, width);
+  m2u_pipeline_options options;
+  m2u_pipeline_options_init(&options);
+  options.max_height = height;
+  options.max_width = width;
   return options;
 }
 
@@ -390,7 +393,19 @@ struct OldResult {
 
 TEST_CASE("an older caller's shorter structs: its fields read, the rest defaults, nothing written past them") {
   ModelHandle model("cin1_relu.m2u");
-  OldOptions old{sizeof(OldOptions), 24, 40, 0, 0};
+  // The old caller's _init macro passes its own sizeof: nothing past it is written.
+  struct {
+    OldOptions options;
+    unsigned char guard[64];
+  } old_options;
+  std::memset(&old_options, 0xA5, sizeof(old_options));
+  m2u_pipeline_options_init_sized(reinterpret_cast<m2u_pipeline_options*>(&old_options.options), sizeof(OldOptions));
+  CHECK(std::all_of(old_options.guard, old_options.guard + 64, [](unsigned char b) { return b == 0xA5; }));
+  CHECK(old_options.options.struct_size == sizeof(OldOptions));
+  CHECK(old_options.options.max_height == 1024);  // the defaults, as far as the old struct goes
+  OldOptions old = old_options.options;
+  old.max_height = 24;
+  old.max_width = 40;
   PipelineHandle p;
   REQUIRE_MESSAGE(m2u_pipeline_create(model.model, reinterpret_cast<const m2u_pipeline_options*>(&old), &p.pipeline) ==
                       M2U_OK,
@@ -405,7 +420,8 @@ TEST_CASE("an older caller's shorter structs: its fields read, the rest defaults
     unsigned char guard[64];
   } old_result;
   std::memset(&old_result, 0xA5, sizeof(old_result));
-  old_result.result.struct_size = sizeof(OldResult);
+  m2u_pipeline_result_init_sized(reinterpret_cast<m2u_pipeline_result*>(&old_result.result), sizeof(OldResult));
+  CHECK(std::all_of(old_result.guard, old_result.guard + 64, [](unsigned char b) { return b == 0xA5; }));
   REQUIRE(m2u_pipeline_run(p.pipeline, &frame) == M2U_OK);
   REQUIRE(m2u_pipeline_get_result(p.pipeline, reinterpret_cast<m2u_pipeline_result*>(&old_result.result)) == M2U_OK);
   CHECK(old_result.result.height == 24);
