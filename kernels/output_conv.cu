@@ -28,13 +28,14 @@ constexpr int kOutputBlockHeight = 8;
 __device__ __forceinline__ void store_probability(unsigned char* plane_row, PixelType type, int x,
                                                   float probability) {
   switch (type) {
+    // Clamped in float before rounding (NaN -> 0), so that values beyond
+    // int (a linear output's) do not depend on the conversion's saturation.
     case PixelType::kU8:
-      plane_row[x] =
-          static_cast<unsigned char>(min(max(__float2int_rn(probability * 255.0f), 0), 255));
+      plane_row[x] = static_cast<unsigned char>(__float2int_rn(fminf(fmaxf(probability * 255.0f, 0.0f), 255.0f)));
       return;
     case PixelType::kU16:
       reinterpret_cast<unsigned short*>(plane_row)[x] =
-          static_cast<unsigned short>(min(max(__float2int_rn(probability * 65535.0f), 0), 65535));
+          static_cast<unsigned short>(__float2int_rn(fminf(fmaxf(probability * 65535.0f, 0.0f), 65535.0f)));
       return;
     case PixelType::kF32:
       break;

@@ -25,10 +25,17 @@ namespace {
 constexpr int kHistogramThreads = 256;
 constexpr int kRowsPerBlock = 32;
 
-// otsu.h's probability_bin on the device: output_conv's U8 expression
-// (float-to-int conversion rounds ties to even, saturates, gives 0 for NaN).
+// otsu.h's probability_bin on the device: p * 255 clamped to [0, 255] in
+// float first (fmaxf gives 0 for NaN), then rounded ties to even. Clamping
+// before the conversion keeps the result independent of how the float-to-
+// int conversion treats values beyond int: PTX's cvt saturates (+inf ->
+// INT_MAX), but the GPU simulator's does not (+inf, 1e30 -> INT_MIN, bin 0),
+// which is how the simulator run found this kernel relying on it.
+// The integer clamp after it bounds the index for the compiler too (the
+// emulation's host build would otherwise fold an out-of-range constant
+// address into a relocation for the conversion's overflow path).
 __device__ __forceinline__ int probability_bin_device(float p) {
-  return min(max(__float2int_rn(p * 255.0f), 0), kProbabilityBins - 1);
+  return min(max(__float2int_rn(fminf(fmaxf(p * 255.0f, 0.0f), 255.0f)), 0), kProbabilityBins - 1);
 }
 
 __global__ void kernel_probability_histogram(const float* __restrict__ probability, int height,

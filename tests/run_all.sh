@@ -13,11 +13,16 @@
 #   4. cuda flavour (if nvcc)       build/cuda       compile + link everything
 #                                                    for sm_75/sm_87, ctest -L static
 #                                                    (device check + its self-test)
+#   5. CUDA 11.8 (private tree)     build/device_check_cuda118  every kernel for
+#                                                    sm_53/61/72, device-check rules,
+#                                                    no CUDA 10.2 gaps
+#   6. GPU simulator                build/sim53      kernel tests under GPGPU-Sim
+#                                                    (Jetson Nano config, sm_53 PTX)
 # Kernel tests that need a GPU (label "gpu") run only where one is present.
 # Exits non-zero on the first failing step; ends with a summary line.
 #
 # Environment: M2U_JOBS (parallel jobs, default nproc), M2U_SKIP_ASAN=1,
-# M2U_SKIP_TSAN=1, M2U_SKIP_CUDA=1, M2U_SKIP_DEMO=1, M2U_FUZZ_SECONDS=N (0 skips) to change or leave out a step
+# M2U_SKIP_TSAN=1, M2U_SKIP_CUDA=1, M2U_SKIP_DEMO=1, M2U_SKIP_CUDA118=1, M2U_SKIP_SIM=1, M2U_FUZZ_SECONDS=N (0 skips) to change or leave out a step
 # (the summary says so).
 set -euo pipefail
 
@@ -180,6 +185,51 @@ else
     NOTES+=("cuda flavour: no GPU here, ran only the static device checks (ctest -L static)")
     run_ctest "$ROOT/build/cuda" -L static
   fi
+fi
+
+# ---------------------------------------------------------------------------
+# 5. the Nano's toolchain: CUDA 11.8 (Debian non-free, unpacked into a private
+#    tree, tests/cuda118/) compiles every kernel for sm_53 (Nano), sm_61 (the
+#    first DP4A GPU) and sm_72 (Xavier) under the device-check rules; the
+#    kernels use nothing CUDA 10.2 lacks
+# ---------------------------------------------------------------------------
+if [[ "${M2U_SKIP_CUDA118:-0}" == 1 ]]; then
+  NOTES+=("CUDA 11.8 compile step skipped (M2U_SKIP_CUDA118=1)")
+else
+  echo "== CUDA 11.8: every kernel for sm_53 sm_61 sm_72 (build/device_check_cuda118)"
+  nvcc118="$(bash "$ROOT/tests/cuda118/install_cuda118.sh" | tail -1)"
+  if bash "$ROOT/tests/cuda118/check_cuda102_gaps.sh" &&
+     NVCC="$nvcc118" M2U_DEVICE_CHECK_NVCC_FLAGS="-ccbin clang++-14" bash "$ROOT/.ci/device_check.sh" \
+       --arch "53 61 72" --out "$ROOT/build/device_check_cuda118" --quiet; then
+    TOTAL_PASSED=$((TOTAL_PASSED + 2))
+  else
+    echo "run_all: the CUDA 11.8 compile step failed"
+    echo "run_all: ${TOTAL_PASSED} passed, $((TOTAL_FAILED + 1)) failed"
+    exit 1
+  fi
+fi
+
+# ---------------------------------------------------------------------------
+# 6. every kernel's tests executed by the GPU simulator (GPGPU-Sim, Jetson
+#    Nano approximation, nvcc 11.8's PTX for sm_53): tests/sim/
+# ---------------------------------------------------------------------------
+if [[ "${M2U_SKIP_SIM:-0}" == 1 ]]; then
+  NOTES+=("GPU simulator step skipped (M2U_SKIP_SIM=1)")
+else
+  echo "== kernels under the GPU simulator (build/sim53)"
+  sim_status=0
+  M2U_JOBS="$JOBS" bash "$ROOT/tests/sim/run_sim_tests.sh" 2>&1 | tee "$ROOT/build/sim.log" || sim_status=$?
+  sim_line="$(grep -E '^sim: [0-9]+ passed, [0-9]+ failed' "$ROOT/build/sim.log" | tail -1 || true)"
+  if [[ -n "$sim_line" ]]; then
+    TOTAL_PASSED=$((TOTAL_PASSED + $(sed -E 's/^sim: ([0-9]+) passed.*/\1/' <<<"$sim_line")))
+    TOTAL_FAILED=$((TOTAL_FAILED + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$sim_line")))
+  fi
+  if ((sim_status != 0)); then
+    echo "run_all: the GPU simulator step failed"
+    echo "run_all: ${TOTAL_PASSED} passed, $((TOTAL_FAILED > 0 ? TOTAL_FAILED : 1)) failed"
+    exit 1
+  fi
+  grep -q "^sim: skipped" "$ROOT/build/sim.log" && NOTES+=("$(grep -m1 '^sim: skipped' "$ROOT/build/sim.log")")
 fi
 
 for note in "${NOTES[@]}"; do echo "run_all: note: $note"; done
