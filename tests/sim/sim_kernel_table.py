@@ -24,9 +24,9 @@ def demangle(names):
 
 def short(name):
     """kernel_x<T, ...> without namespaces and arguments."""
-    name = name.replace("(anonymous namespace)::", "")
-    name = re.sub(r"\(.*$", "", name)
-    return re.sub(r"^(void )?(m2u::)?", "", name)
+    name = name.replace("(anonymous namespace)::", "").replace("m2u::", "")
+    name = re.sub(r"\([^()]*\)$", "", name)  # the argument list
+    return re.sub(r"^void ", "", name)
 
 
 def launches(log_path):
