@@ -82,11 +82,13 @@ build() {
   ((status == 0)) || { echo "run_all: build failed in $dir"; exit 1; }
 }
 mkdir -p "$ROOT/build"
+# Each step's banner carries the seconds since the start (CI's time per step).
+banner() { echo "== $* [at $(($(date +%s) - START)) s]"; }
 
 # ---------------------------------------------------------------------------
 # 1. emu flavour
 # ---------------------------------------------------------------------------
-echo "== emu flavour (build/emu)"
+banner "emu flavour (build/emu)"
 build emu -DM2U_FLAVOUR=emu
 run_ctest "$ROOT/build/emu"
 
@@ -99,7 +101,7 @@ if [[ "${M2U_SKIP_DEMO:-0}" == 1 ]]; then
 elif ! git -C "$ROOT" rev-parse --verify -q HEAD >/dev/null; then
   NOTES+=("fresh-clone demo skipped: $ROOT is not a git checkout")
 else
-  echo "== README command 1 in a fresh clone of $(git -C "$ROOT" rev-parse --short HEAD)"
+  banner "README command 1 in a fresh clone of $(git -C "$ROOT" rev-parse --short HEAD)"
   demo_clone="$(mktemp -d "${TMPDIR:-/tmp}/m2urt-demo.XXXXXX")"
   git clone --quiet --no-hardlinks "$ROOT" "$demo_clone/m2urt"
   command_1="$(awk '/^## Try it/{f=1} f && /^```sh/{getline; print; exit}' "$ROOT/README.md")"
@@ -122,7 +124,7 @@ fi
 if [[ "${M2U_SKIP_ASAN:-0}" == 1 ]]; then
   NOTES+=("emu+ASan/UBSan skipped (M2U_SKIP_ASAN=1)")
 else
-  echo "== emu flavour with ASan + UBSan (build/emu-asan)"
+  banner "emu flavour with ASan + UBSan (build/emu-asan)"
   build emu-asan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=address,undefined -DM2U_BUILD_BENCH=OFF
   ASAN_OPTIONS="detect_leaks=1:abort_on_error=0" run_ctest "$ROOT/build/emu-asan"
 fi
@@ -135,7 +137,7 @@ fi
 if [[ "${M2U_SKIP_TSAN:-0}" == 1 ]]; then
   NOTES+=("emu+TSan skipped (M2U_SKIP_TSAN=1)")
 else
-  echo "== emu flavour with TSan (build/emu-tsan)"
+  banner "emu flavour with TSan (build/emu-tsan)"
   build emu-tsan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=thread -DM2U_BUILD_BENCH=OFF
   run_ctest "$ROOT/build/emu-tsan" -R "test_emu_kernels|planted_race_tsan|planted_block_race_tsan|test_kernel_"
 fi
@@ -148,7 +150,7 @@ FUZZ_SECONDS="${M2U_FUZZ_SECONDS:-60}"
 if [[ "$FUZZ_SECONDS" == 0 ]]; then
   NOTES+=("fuzzing skipped (M2U_FUZZ_SECONDS=0)")
 else
-  echo "== fuzz the weights loader for ${FUZZ_SECONDS} s (build/fuzz)"
+  banner "fuzz the weights loader for ${FUZZ_SECONDS} s (build/fuzz)"
   CC=clang-14 CXX=clang++-14 build fuzz -DM2U_FLAVOUR=emu -DM2U_FUZZ=ON -DM2U_BUILD_BENCH=OFF \
     -- fuzz_weights_loader write_fuzz_seeds
   corpus="$ROOT/build/fuzz/corpus"
@@ -177,7 +179,7 @@ if [[ "${M2U_SKIP_CUDA:-0}" == 1 ]]; then
 elif [[ -z "$NVCC" ]]; then
   NOTES+=("cuda flavour skipped: nvcc not found")
 else
-  echo "== cuda flavour, compile and link only (build/cuda, nvcc $("$NVCC" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
+  banner "cuda flavour, compile and link only (build/cuda, nvcc $("$NVCC" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
   build cuda -DM2U_FLAVOUR=cuda -DCMAKE_CUDA_COMPILER="$NVCC"
   if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
     run_ctest "$ROOT/build/cuda"
@@ -196,7 +198,7 @@ fi
 if [[ "${M2U_SKIP_CUDA118:-0}" == 1 ]]; then
   NOTES+=("CUDA 11.8 compile step skipped (M2U_SKIP_CUDA118=1)")
 else
-  echo "== CUDA 11.8: every kernel for sm_53 sm_61 sm_72 (build/device_check_cuda118)"
+  banner "CUDA 11.8: every kernel for sm_53 sm_61 sm_72 (build/device_check_cuda118)"
   nvcc118="$(bash "$ROOT/tests/cuda118/install_cuda118.sh" | tail -1)"
   if bash "$ROOT/tests/cuda118/check_cuda102_gaps.sh" &&
      NVCC="$nvcc118" M2U_DEVICE_CHECK_NVCC_FLAGS="-ccbin clang++-14" bash "$ROOT/.ci/device_check.sh" \
@@ -216,7 +218,7 @@ fi
 if [[ "${M2U_SKIP_SIM:-0}" == 1 ]]; then
   NOTES+=("GPU simulator step skipped (M2U_SKIP_SIM=1)")
 else
-  echo "== kernels under the GPU simulator (build/sim53)"
+  banner "kernels under the GPU simulator (build/sim53)"
   sim_status=0
   M2U_JOBS="$JOBS" bash "$ROOT/tests/sim/run_sim_tests.sh" 2>&1 | tee "$ROOT/build/sim.log" || sim_status=$?
   sim_line="$(grep -E '^sim: [0-9]+ passed, [0-9]+ failed' "$ROOT/build/sim.log" | tail -1 || true)"

@@ -4,7 +4,8 @@
 # on a modelled GPU (real warps in lock-step, blocks in parallel, f16x2 as
 # the device computes it), checked against the same CPU references as in the
 # emulation - the same test sources (tests/kernels/test_*.cpp), a third
-# executor beside the emulation and a real GPU. The tests' shapes are the
+# executor beside the emulation and a real GPU - and the whole network once
+# (tests/engine: a 37x70 frame, padded to 48x80, against the CPU reference). The tests' shapes are the
 # emulation's (already small: at most 2x17x34 pixels, <= 130 channels); in
 # the cuda flavour each test runs one schedule instead of eight seeds.
 #
@@ -42,13 +43,17 @@ cmake -S "$ROOT" -B "$BUILD" -G Ninja -DM2U_FLAVOUR=cuda -DCMAKE_BUILD_TYPE=RelW
   -DCUDA_CUDART="$USR/lib/x86_64-linux-gnu/libcudart.so" -DM2U_BUILD_BENCH=OFF >"$BUILD.configure.log" 2>&1 \
   || { cat "$BUILD.configure.log"; echo "sim: 0 passed, 1 failed"; exit 1; }
 mapfile -t tests < <(cd "$ROOT/tests/kernels" && ls test_*.cpp | sed 's/^test_/test_kernel_/; s/\.cpp$//')
-cmake --build "$BUILD" -j "$JOBS" --target "${tests[@]}" >"$BUILD.build.log" 2>&1 \
+cmake --build "$BUILD" -j "$JOBS" --target "${tests[@]}" test_engine >"$BUILD.build.log" 2>&1 \
   || { tail -40 "$BUILD.build.log"; echo "sim: 0 passed, 1 failed"; exit 1; }
-# Each run: NAME|BINARY|ARGUMENTS: the kernel suites. (The engine cannot
-# run here yet: the simulator does not implement cudaMemcpy2DAsync, which
-# the engine's host staging uses; its kernels are each covered above.)
-runs=()
-for test in "${tests[@]}"; do runs+=("$test|$BUILD/tests/kernels/$test|"); done
+# Each run: NAME|BINARY|ARGUMENTS: the whole network once (the engine test
+# with the frame and the result in device memory: the simulator does not
+# implement cudaMemcpy2DAsync, which host staging uses), then the kernel
+# suites, longest first so that the two lanes finish together.
+runs=("engine_device_37x70|$BUILD/tests/engine/test_engine|--test-case=the whole network on device memory*")
+longest=(test_kernel_pointwise_conv test_kernel_depthwise_conv test_kernel_mask_kernels test_kernel_conv_stem)
+for test in "${longest[@]}" $(printf '%s\n' "${tests[@]}" | grep -vxF "$(printf '%s\n' "${longest[@]}")"); do
+  runs+=("$test|$BUILD/tests/kernels/$test|")
+done
 
 # Each test in its own folder with the Nano configuration; the simulator's
 # settings (env.sh) put its libcudart.so.11.0 first on LD_LIBRARY_PATH.
@@ -74,8 +79,7 @@ run_one() {
   echo "sim: $name: $( ((status == 0)) && echo passed || echo "FAILED (exit $status)") in $(($(date +%s) - start)) s"
 }
 export -f run_one
-# The longest suites first, so that the two lanes finish together.
-printf '%s\n' "${runs[@]}" | sort -t'|' -k1,1 -r | xargs -P "$JOBS" -d '\n' -I{} bash -c 'run_one "$1"' _ {}
+printf '%s\n' "${runs[@]}" | xargs -P "$JOBS" -d '\n' -I{} bash -c 'run_one "$1"' _ {}
 
 passed=0 failed=0
 for test in "${names[@]}"; do
