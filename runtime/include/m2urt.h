@@ -36,7 +36,7 @@
 #include <stddef.h>
 
 #define M2U_VERSION_MAJOR 0
-#define M2U_VERSION_MINOR 2
+#define M2U_VERSION_MINOR 3
 #define M2U_VERSION_PATCH 0
 /* major * 10000 + minor * 100 + patch, comparable with m2u_version(). */
 #define M2U_VERSION (M2U_VERSION_MAJOR * 10000 + M2U_VERSION_MINOR * 100 + M2U_VERSION_PATCH)
@@ -123,31 +123,71 @@ M2U_API m2u_status m2u_model_get_info(const m2u_model* model, m2u_model_info* in
 
 typedef struct m2u_engine m2u_engine;
 
-typedef enum m2u_precision { M2U_PRECISION_FP32 = 0 } m2u_precision;
+/* What the activations are stored in and what each layer computes in
+ * (m2u_engine_get_layer lists it; the README has the table):
+ *   FP32: float activations, FP32 arithmetic everywhere.
+ *   FP16: half activations (half the arena); the 1x1 and depthwise convs
+ *         compute in half2 (two values per instruction, the Jetson Nano's
+ *         fast path) with partial sums flushed into FP32 accumulators; the
+ *         input conversion, the stem, the upsampling and the final 1x1 +
+ *         sigmoid compute in FP32 from half storage. Probabilities differ
+ *         from FP32 by about 1e-3 (the README gives the measured figures). */
+typedef enum m2u_precision {
+  M2U_PRECISION_FP32 = 0,
+  M2U_PRECISION_FP16 = 1
+} m2u_precision;
 
+/* Growable: struct_size comes first and is set by m2u_engine_options_init
+ * (a macro passing the caller's sizeof); the library reads only struct_size
+ * bytes, so a caller compiled against an older, shorter struct keeps
+ * working and gets the defaults for fields added since. Fields are only
+ * ever added at the end. */
 typedef struct m2u_engine_options {
-  int max_batch;   /* frames per run, 1.. (default 1) */
-  int max_height;  /* largest frame; any frame up to these runs (default 512) */
+  size_t struct_size;      /* set by m2u_engine_options_init: the caller's sizeof */
+  int max_batch;           /* frames per run, 1.. (default 1) */
+  int max_height;          /* largest frame; any frame up to these runs (default 512) */
   int max_width;
   m2u_precision precision; /* default M2U_PRECISION_FP32 */
   int device;              /* CUDA device index (default 0) */
   void* stream;            /* a cudaStream_t to run on; NULL: the engine makes its own */
 } m2u_engine_options;
 
-/* Fills *options with the defaults above. */
-M2U_API void m2u_engine_options_init(m2u_engine_options* options);
+/* Fills the first `size` bytes of *options with the defaults above and sets
+ * struct_size = size; use the macro. */
+M2U_API void m2u_engine_options_init_sized(m2u_engine_options* options, size_t size);
+#define m2u_engine_options_init(options) m2u_engine_options_init_sized((options), sizeof(*(options)))
 
 /* Uploads the model (batch norm folded) and allocates every device buffer
  * the largest frame needs: weights, one activation arena, staging for host
  * input and output. Nothing is allocated afterwards. */
-M2U_API m2u_status m2u_engine_create(const m2u_model* model, const m2u_engine_options* options,
-                                     m2u_engine** engine);
+M2U_API m2u_status m2u_engine_create_sized(const m2u_model* model, const m2u_engine_options* options,
+                                           m2u_engine** engine);
+/* (m2u_engine_create and m2u_engine_options_init are macros so that
+ * binaries built against m2urt 0.2, whose options had no struct_size, keep
+ * calling the functions of those names, which read the 0.2 layout.) */
+#define m2u_engine_create(model, options, engine) m2u_engine_create_sized((model), (options), (engine))
 M2U_API void m2u_engine_destroy(m2u_engine* engine);
 /* Message of the engine's last failed call; "" if none. */
 M2U_API const char* m2u_engine_last_error(const m2u_engine* engine);
 /* Bytes of the activation arena (and of the packed weights). */
 M2U_API m2u_status m2u_engine_memory(const m2u_engine* engine, size_t* arena_bytes,
                                      size_t* weight_bytes);
+
+/* One step of the engine's forward pass and the precision it runs in. */
+typedef struct m2u_layer_info {
+  size_t struct_size;      /* set by the caller: sizeof(m2u_layer_info) */
+  const char* name;        /* "conv4.13.conv.3 (depthwise)"; the library's, valid
+                              while the engine exists */
+  const char* storage;     /* what its output is stored in: "fp32", "fp16" */
+  const char* arithmetic;  /* what it computes in: "fp32", "half2, fp32 flush every 16
+                              channels", ... */
+} m2u_layer_info;
+
+/* Number of steps (*count) of the forward pass, in order. */
+M2U_API m2u_status m2u_engine_layer_count(const m2u_engine* engine, int* count);
+/* Step `index` (0 .. count - 1) into *info (info->struct_size set by the
+ * caller; only that many bytes are written). */
+M2U_API m2u_status m2u_engine_get_layer(const m2u_engine* engine, int index, m2u_layer_info* info);
 
 typedef enum m2u_dtype { M2U_DTYPE_U8 = 0, M2U_DTYPE_U16 = 1, M2U_DTYPE_F32 = 2 } m2u_dtype;
 typedef enum m2u_memory {
@@ -322,6 +362,7 @@ typedef struct m2u_pipeline_options {
   float threshold;         /* fixed threshold, in (0, 1) (default 0.5) */
   long long min_area;      /* cells of fewer pixels are dropped (default 0) */
   int device;              /* CUDA device index (default 0) */
+  m2u_precision precision; /* the network's precision (default M2U_PRECISION_FP32) */
 } m2u_pipeline_options;
 
 /* Input pixels on each side of an output pixel that M2U-Net's output there
@@ -343,6 +384,10 @@ typedef struct m2u_pipeline m2u_pipeline;
 M2U_API m2u_status m2u_pipeline_create(const m2u_model* model, const m2u_pipeline_options* options,
                                        m2u_pipeline** pipeline);
 M2U_API void m2u_pipeline_destroy(m2u_pipeline* pipeline);
+/* The pipeline's network, step by step, as m2u_engine_layer_count and
+ * m2u_engine_get_layer give it for an engine. */
+M2U_API m2u_status m2u_pipeline_layer_count(const m2u_pipeline* pipeline, int* count);
+M2U_API m2u_status m2u_pipeline_get_layer(const m2u_pipeline* pipeline, int index, m2u_layer_info* info);
 /* Message of the pipeline's last failed call; "" if none. */
 M2U_API const char* m2u_pipeline_last_error(const m2u_pipeline* pipeline);
 

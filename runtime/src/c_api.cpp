@@ -1,10 +1,13 @@
 // c_api.cpp - the C API of m2urt.h over the C++ model loader and engine.
 // Checks at the edge (NULL handles, options), keeps messages, never throws
 // across the C boundary: allocation failures become M2U_ERROR_OUT_OF_MEMORY.
+#include <cstddef>
+#include <cstring>
 #include <string>
 
 #include "c_api_support.h"
 #include "engine.h"
+#include "layer_precision.h"
 #include "weights_loader.h"
 
 struct m2u_engine {
@@ -19,6 +22,57 @@ std::string& thread_last_error() {
   return message;
 }
 
+m2u_status create_engine(const m2u_model* model, const m2u_engine_options& options, m2u_engine** engine,
+                         const char* who) {
+  *engine = nullptr;
+  if (!model) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, std::string(who) + ": model is NULL");
+  const int precision = enum_value(options.precision);
+  if (precision != M2U_PRECISION_FP32 && precision != M2U_PRECISION_FP16) {
+    return set_last_error(M2U_ERROR_INVALID_ARGUMENT, std::string(who) + ": precision " + std::to_string(precision) +
+                                                          " is not available (M2U_PRECISION_FP32 = 0, "
+                                                          "M2U_PRECISION_FP16 = 1)");
+  }
+  return guarded([&] {
+    m2u::EngineOptions engine_options;
+    engine_options.max_batch = options.max_batch;
+    engine_options.max_height = options.max_height;
+    engine_options.max_width = options.max_width;
+    engine_options.device = options.device;
+    engine_options.precision = static_cast<m2u_precision>(precision);
+    engine_options.stream = static_cast<cudaStream_t>(options.stream);
+    m2u_status status = M2U_OK;
+    std::string error;
+    std::unique_ptr<m2u::Engine> created = m2u::Engine::create(model->model, engine_options, &status, &error);
+    if (!created) return set_last_error(status, std::string(who) + ": " + error);
+    *engine = new m2u_engine{std::move(created), std::string()};
+    thread_last_error().clear();
+    return M2U_OK;
+  });
+}
+
+m2u_status layer_count(const m2u::Engine& engine, int* count) {
+  *count = static_cast<int>(engine.plan().steps.size());
+  return M2U_OK;
+}
+
+m2u_status get_layer(const m2u::Engine& engine, int index, m2u_layer_info* info, const char* who) {
+  const std::vector<m2u::PlannedStep>& steps = engine.plan().steps;
+  if (index < 0 || index >= static_cast<int>(steps.size())) {
+    return set_last_error(M2U_ERROR_INVALID_ARGUMENT, std::string(who) + ": index " + std::to_string(index) +
+                                                          " outside 0.." + std::to_string(steps.size() - 1));
+  }
+  if (info->struct_size < sizeof(size_t)) {
+    return set_last_error(M2U_ERROR_INVALID_ARGUMENT, std::string(who) + ": info->struct_size is " +
+                                                          std::to_string(info->struct_size) +
+                                                          ": set it to sizeof(m2u_layer_info)");
+  }
+  const m2u::PlannedStep& step = steps[static_cast<size_t>(index)];
+  const m2u::LayerPrecision precision = m2u::layer_precision(step.kind, engine.precision());
+  write_sized(m2u_layer_info{0, step.label.c_str(), precision.storage, precision.arithmetic}, info->struct_size,
+              info);
+  return M2U_OK;
+}
+
 }  // namespace m2u_capi
 
 namespace {
@@ -26,6 +80,19 @@ namespace {
 using m2u_capi::enum_value;
 using m2u_capi::guarded;
 using m2u_capi::set_last_error;
+
+m2u_engine_options default_engine_options() {
+  m2u_engine_options o;
+  std::memset(&o, 0, sizeof(o));
+  o.struct_size = sizeof(o);
+  o.max_batch = 1;
+  o.max_height = 512;
+  o.max_width = 512;
+  o.precision = M2U_PRECISION_FP32;
+  o.device = 0;
+  o.stream = nullptr;
+  return o;
+}
 
 m2u_status finish_load(bool ok, const std::string& error, m2u::Model&& loaded, m2u_model** model,
                        m2u_status failure) {
@@ -86,42 +153,24 @@ m2u_status m2u_model_get_info(const m2u_model* model, m2u_model_info* info) {
   return M2U_OK;
 }
 
-void m2u_engine_options_init(m2u_engine_options* options) {
-  if (!options) return;
-  options->max_batch = 1;
-  options->max_height = 512;
-  options->max_width = 512;
-  options->precision = M2U_PRECISION_FP32;
-  options->device = 0;
-  options->stream = nullptr;
+void m2u_engine_options_init_sized(m2u_engine_options* options, size_t size) {
+  if (!options || size < sizeof(size_t)) return;
+  m2u_capi::write_sized(default_engine_options(), size, options);
 }
 
-m2u_status m2u_engine_create(const m2u_model* model, const m2u_engine_options* options, m2u_engine** engine) {
+m2u_status m2u_engine_create_sized(const m2u_model* model, const m2u_engine_options* options, m2u_engine** engine) {
   if (!engine) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_create: engine is NULL");
   *engine = nullptr;
-  if (!model || !options) {
-    return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_create: model or options is NULL");
+  if (!options) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_create: options is NULL");
+  // An older caller's shorter struct: its fields over the defaults.
+  m2u_engine_options full;
+  if (!m2u_capi::read_sized(*options, default_engine_options(), offsetof(m2u_engine_options, max_width) + sizeof(int),
+                            &full)) {
+    return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_create: options.struct_size is " +
+                                                          std::to_string(options->struct_size) +
+                                                          ": call m2u_engine_options_init first");
   }
-  const int precision = enum_value(options->precision);
-  if (precision != M2U_PRECISION_FP32) {
-    return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_create: precision " + std::to_string(precision) +
-                                                          " is not available (this build has FP32)");
-  }
-  return guarded([&] {
-    m2u::EngineOptions engine_options;
-    engine_options.max_batch = options->max_batch;
-    engine_options.max_height = options->max_height;
-    engine_options.max_width = options->max_width;
-    engine_options.device = options->device;
-    engine_options.stream = static_cast<cudaStream_t>(options->stream);
-    m2u_status status = M2U_OK;
-    std::string error;
-    std::unique_ptr<m2u::Engine> created = m2u::Engine::create(model->model, engine_options, &status, &error);
-    if (!created) return set_last_error(status, "m2u_engine_create: " + error);
-    *engine = new m2u_engine{std::move(created), std::string()};
-    m2u_capi::thread_last_error().clear();
-    return M2U_OK;
-  });
+  return m2u_capi::create_engine(model, full, engine, "m2u_engine_create");
 }
 
 void m2u_engine_destroy(m2u_engine* engine) { delete engine; }
@@ -141,6 +190,16 @@ m2u_status m2u_engine_query(m2u_engine* engine, int* done) {
 const char* m2u_engine_last_error(const m2u_engine* engine) {
   if (!engine) return "m2u_engine_last_error: engine is NULL";
   return engine->message.empty() ? engine->engine->last_error().c_str() : engine->message.c_str();
+}
+
+m2u_status m2u_engine_layer_count(const m2u_engine* engine, int* count) {
+  if (!engine || !count) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_layer_count: NULL argument");
+  return m2u_capi::layer_count(*engine->engine, count);
+}
+
+m2u_status m2u_engine_get_layer(const m2u_engine* engine, int index, m2u_layer_info* info) {
+  if (!engine || !info) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_get_layer: NULL argument");
+  return m2u_capi::get_layer(*engine->engine, index, info, "m2u_engine_get_layer");
 }
 
 m2u_status m2u_engine_memory(const m2u_engine* engine, size_t* arena_bytes, size_t* weight_bytes) {

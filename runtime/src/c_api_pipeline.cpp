@@ -29,6 +29,7 @@ m2u_pipeline_options default_options() {
   o.tile_statistics = M2U_TILE_STATISTICS_FRAME;
   o.threshold_method = M2U_THRESHOLD_FIXED;
   o.threshold = 0.5f;
+  o.precision = M2U_PRECISION_FP32;
   return o;
 }
 
@@ -49,9 +50,7 @@ size_t m2u_raw_row_bytes(m2u_raw_format format, int width) {
 
 void m2u_pipeline_options_init_sized(m2u_pipeline_options* options, size_t size) {
   if (!options || size < sizeof(size_t)) return;
-  m2u_pipeline_options defaults = default_options();
-  defaults.struct_size = size;
-  std::memcpy(options, &defaults, std::min(size, sizeof(defaults)));
+  m2u_capi::write_sized(default_options(), size, options);
 }
 
 m2u_status m2u_pipeline_create(const m2u_model* model, const m2u_pipeline_options* options,
@@ -62,13 +61,13 @@ m2u_status m2u_pipeline_create(const m2u_model* model, const m2u_pipeline_option
     return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_pipeline_create: model or options is NULL");
   }
   // An older caller's shorter struct: its fields over the defaults.
-  if (options->struct_size < offsetof(m2u_pipeline_options, max_height) + sizeof(int)) {
+  m2u_pipeline_options full;
+  if (!m2u_capi::read_sized(*options, default_options(), offsetof(m2u_pipeline_options, max_height) + sizeof(int),
+                            &full)) {
     return set_last_error(M2U_ERROR_INVALID_ARGUMENT,
                           "m2u_pipeline_create: options.struct_size is " + std::to_string(options->struct_size) +
                               ": call m2u_pipeline_options_init first");
   }
-  m2u_pipeline_options full = default_options();
-  std::memcpy(&full, options, std::min(options->struct_size, sizeof(full)));
   return guarded([&] {
     m2u_status status = M2U_OK;
     std::string error;
@@ -81,6 +80,16 @@ m2u_status m2u_pipeline_create(const m2u_model* model, const m2u_pipeline_option
 }
 
 void m2u_pipeline_destroy(m2u_pipeline* pipeline) { delete pipeline; }
+
+m2u_status m2u_pipeline_layer_count(const m2u_pipeline* pipeline, int* count) {
+  if (!pipeline || !count) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_pipeline_layer_count: NULL argument");
+  return m2u_capi::layer_count(pipeline->pipeline->engine(), count);
+}
+
+m2u_status m2u_pipeline_get_layer(const m2u_pipeline* pipeline, int index, m2u_layer_info* info) {
+  if (!pipeline || !info) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_pipeline_get_layer: NULL argument");
+  return m2u_capi::get_layer(pipeline->pipeline->engine(), index, info, "m2u_pipeline_get_layer");
+}
 
 const char* m2u_pipeline_last_error(const m2u_pipeline* pipeline) {
   if (!pipeline) return "m2u_pipeline_last_error: pipeline is NULL";
@@ -121,9 +130,8 @@ void m2u_pipeline_result_init_sized(m2u_pipeline_result* result, size_t size) {
   if (!result || size < sizeof(size_t)) return;
   m2u_pipeline_result empty;
   std::memset(&empty, 0, sizeof(empty));
-  empty.struct_size = size;
   empty.otsu_threshold_8bit = -1;
-  std::memcpy(result, &empty, std::min(size, sizeof(empty)));
+  m2u_capi::write_sized(empty, size, result);
 }
 
 m2u_status m2u_pipeline_get_result(const m2u_pipeline* pipeline, m2u_pipeline_result* result) {

@@ -6,6 +6,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -124,10 +125,65 @@ TEST_CASE("engine options are validated") {
   const int unknown_precision = 7;  // as a C caller may store it
   std::memcpy(&options.precision, &unknown_precision, sizeof(unknown_precision));
   CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(contains(m2u_last_error(), "precision 7 is not available"));
   m2u_engine_options_init(&options);
   options.device = 3;
   CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_NO_DEVICE);
   CHECK(engine == nullptr);
+  m2u_model_destroy(model);
+}
+
+TEST_CASE("an FP16 engine: half the arena, the layers and their precision, probabilities near FP32") {
+  m2u_model* model = nullptr;
+  REQUIRE(m2u_model_load(engine_test::fixture_path("cin1_relu.m2u").c_str(), &model) == M2U_OK);
+  const int height = 40, width = 72;
+  std::vector<uint8_t> frame(static_cast<size_t>(height) * width);
+  for (size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<uint8_t>((i * 37 + i / width * 11) % 256);
+  std::vector<float> probabilities[2];
+  size_t arena[2] = {0, 0};
+  for (int half = 0; half < 2; ++half) {
+    m2u_engine_options options;
+    m2u_engine_options_init(&options);
+    options.max_height = height;
+    options.max_width = width;
+    options.precision = half ? M2U_PRECISION_FP16 : M2U_PRECISION_FP32;
+    m2u_engine* engine = nullptr;
+    REQUIRE_MESSAGE(m2u_engine_create(model, &options, &engine) == M2U_OK, m2u_last_error());
+    REQUIRE(m2u_engine_memory(engine, &arena[half], nullptr) == M2U_OK);
+    int count = 0;
+    REQUIRE(m2u_engine_layer_count(engine, &count) == M2U_OK);
+    CHECK(count > 40);
+    int half2_layers = 0;
+    for (int i = 0; i < count; ++i) {
+      m2u_layer_info info;
+      info.struct_size = sizeof(info);
+      REQUIRE(m2u_engine_get_layer(engine, i, &info) == M2U_OK);
+      REQUIRE(info.name != nullptr);
+      const std::string storage = info.storage, arithmetic = info.arithmetic, name = info.name;
+      if (name.find("output") == std::string::npos) CHECK(storage == (half ? "fp16" : "fp32"));
+      half2_layers += arithmetic.find("half2") != std::string::npos;
+      if (!half) CHECK(arithmetic == "fp32");
+    }
+    if (half) CHECK(half2_layers > 30);
+    m2u_layer_info info;
+    info.struct_size = sizeof(info);
+    CHECK(m2u_engine_get_layer(engine, count, &info) == M2U_ERROR_INVALID_ARGUMENT);
+    CHECK(contains(m2u_last_error(), "outside 0.."));
+    probabilities[half].assign(frame.size(), -1.0f);
+    const m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, height, width);
+    m2u_image out = engine_test::host_image(probabilities[half].data(), M2U_DTYPE_F32, 1, 1, height, width);
+    REQUIRE_MESSAGE(m2u_engine_run(engine, &in, &out) == M2U_OK, m2u_engine_last_error(engine));
+    m2u_engine_destroy(engine);
+  }
+  MESSAGE("arena at " << height << "x" << width << ": FP32 " << arena[0] << " bytes, FP16 " << arena[1]);
+  CHECK(arena[1] * 10 < arena[0] * 6);
+  double worst = 0.0;
+  for (size_t i = 0; i < frame.size(); ++i) {
+    REQUIRE(std::isfinite(probabilities[1][i]));
+    worst = std::max(worst, static_cast<double>(std::fabs(probabilities[1][i] - probabilities[0][i])));
+  }
+  MESSAGE("FP16 vs FP32 max |dp| " << worst);
+  CHECK(worst <= 1e-2);
   m2u_model_destroy(model);
 }
 

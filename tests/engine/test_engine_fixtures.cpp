@@ -22,9 +22,16 @@ namespace {
 
 constexpr double kStageTolerance = 1e-4;  // FP32 kernels vs float64 goldens
 constexpr double kOutputTolerance = 1e-4;  // probabilities, absolute
+// FP16 (half storage, half2 1x1 and depthwise convs) vs the float64
+// goldens: relative to each stage's largest magnitude, and the
+// probabilities absolute.
+constexpr double kStageToleranceFp16 = 2e-2;
+constexpr double kOutputToleranceFp16 = 1e-2;
 
-std::unique_ptr<m2u::Engine> make_engine(const m2u::Model& model, int batch, int height, int width) {
+std::unique_ptr<m2u::Engine> make_engine(const m2u::Model& model, int batch, int height, int width,
+                                         m2u_precision precision = M2U_PRECISION_FP32) {
   m2u::EngineOptions options;
+  options.precision = precision;
   options.max_batch = batch;
   options.max_height = height;
   options.max_width = width;
@@ -36,7 +43,11 @@ std::unique_ptr<m2u::Engine> make_engine(const m2u::Model& model, int batch, int
   return engine;
 }
 
-void check_fixture(const std::string& name, uint64_t seed) {
+void check_fixture(const std::string& name, uint64_t seed, m2u_precision precision = M2U_PRECISION_FP32) {
+  const bool half = precision == M2U_PRECISION_FP16;
+  const double stage_tolerance = half ? kStageToleranceFp16 : kStageTolerance;
+  const double output_tolerance = half ? kOutputToleranceFp16 : kOutputTolerance;
+  const std::string label = name + (half ? " FP16" : " FP32");
   emu_test::ScopedSeed scoped(seed);
   m2u::Model model;
   std::string error;
@@ -45,7 +56,7 @@ void check_fixture(const std::string& name, uint64_t seed) {
   const m2u::ref::FixtureTensors golden = m2u::ref::read_fixture_file(engine_test::fixture_path(name + ".m2uf"));
   const m2u::ref::HostTensor& input = golden.at("input");
   const m2u::ref::HostTensor& expected = golden.at("output");
-  std::unique_ptr<m2u::Engine> engine = make_engine(model, input.n, input.h, input.w);
+  std::unique_ptr<m2u::Engine> engine = make_engine(model, input.n, input.h, input.w, precision);
   std::vector<float> pixels = engine_test::interleave(input, input.h, input.w);
   std::vector<float> probabilities(expected.data.size(), -1.0f);
   const m2u_image in = engine_test::host_image(pixels.data(), M2U_DTYPE_F32, input.n, input.c, input.h, input.w);
@@ -58,13 +69,13 @@ void check_fixture(const std::string& name, uint64_t seed) {
     REQUIRE(engine->read_stage(stage, input.n, input.h, input.w, &got, &channels) == M2U_OK);
     const m2u::ref::HostTensor& want = golden.at(stage);
     const m2u::ref::Comparison c = m2u::ref::compare(engine_test::as_tensor(got, want.n, channels, want.h, want.w), want);
-    CHECK_MESSAGE(c.within(kStageTolerance), name << " " << stage << ": " << c.describe());
-    MESSAGE(name << " seed " << seed << " " << stage << ": " << c.describe());
+    CHECK_MESSAGE(c.within(stage_tolerance), label << " " << stage << ": " << c.describe());
+    MESSAGE(label << " seed " << seed << " " << stage << ": " << c.describe());
   }
   const m2u::ref::Comparison c = m2u::ref::compare(
       engine_test::as_tensor(probabilities, expected.n, expected.c, expected.h, expected.w), expected);
-  CHECK_MESSAGE(c.max_abs_diff <= kOutputTolerance, name << " output: " << c.describe());
-  MESSAGE(name << " seed " << seed << " output: " << c.describe());
+  CHECK_MESSAGE(c.max_abs_diff <= output_tolerance, label << " output: " << c.describe());
+  MESSAGE(label << " seed " << seed << " output: " << c.describe());
 }
 
 }  // namespace
@@ -73,6 +84,12 @@ TEST_CASE("engine = PyTorch fixtures at every stage") {
   check_fixture("cin3_relu6", 0);
   check_fixture("cin1_relu", 7);
   check_fixture("cin3_relu6_folded", 12345);
+}
+
+TEST_CASE("FP16 engine = PyTorch fixtures at every stage, within the FP16 tolerance") {
+  check_fixture("cin3_relu6", 0, M2U_PRECISION_FP16);
+  check_fixture("cin1_relu", 7, M2U_PRECISION_FP16);
+  check_fixture("cin3_relu6_folded", 12345, M2U_PRECISION_FP16);
 }
 
 namespace {

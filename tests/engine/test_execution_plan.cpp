@@ -41,6 +41,7 @@ TEST_CASE("plans hold their invariants for Cin 1 and 3, with and without kept st
   for (int in_channels : {1, 3}) {
     for (bool keep : {false, true}) {
       check_invariants(m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 4, 4, keep));
+      check_invariants(m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 8, 2, keep));  // FP16
     }
   }
 }
@@ -72,5 +73,24 @@ TEST_CASE("arena sizes (FP32) at 256, 512 and 1024 square") {
                       << " MiB for " << plan.buffers.size() << " buffers of " << total / (1024.0 * 1024.0)
                       << " MiB in all");
     CHECK(plan.arena_bytes < total);
+  }
+}
+
+TEST_CASE("arena per precision at 512x512 and 3000x3000: FP16 at most half of FP32 plus the padding") {
+  for (int in_channels : {1, 3}) {
+    for (int size : {512, 3000}) {
+      const m2u::ExecutionPlan fp32 = m2u::make_execution_plan(arch(in_channels), 1, size, size, 4, 4, false);
+      const m2u::ExecutionPlan fp16 = m2u::make_execution_plan(arch(in_channels), 1, size, size, 8, 2, false);
+      check_invariants(fp16);
+      const double ratio = static_cast<double>(fp16.arena_bytes) / fp32.arena_bytes;
+      MESSAGE("Cin " << in_channels << ", " << size << "x" << size << ": arena FP32 "
+                     << fp32.arena_bytes / (1024.0 * 1024.0) << " MiB, FP16 " << fp16.arena_bytes / (1024.0 * 1024.0)
+                     << " MiB (ratio " << ratio << ")");
+      // Channels pad to 4 floats or 8 halves (16 bytes each): a buffer of C
+      // channels costs 2 pad8(C) bytes against 4 pad4(C), at most the same
+      // (C <= 4) and exactly half for multiples of 8.
+      CHECK(fp16.arena_bytes < fp32.arena_bytes);
+      CHECK(ratio <= 0.56);
+    }
   }
 }

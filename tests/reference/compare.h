@@ -5,11 +5,13 @@
 #ifndef M2U_TESTS_REFERENCE_COMPARE_H
 #define M2U_TESTS_REFERENCE_COMPARE_H
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "host_tensor.h"
 
@@ -90,6 +92,41 @@ inline Comparison compare(const HostTensor& got, const HostTensor& expected) {
   } else if (result.max_abs_diff > 0.0) {
     result.relative = result.max_abs_ref > 0.0 ? result.max_abs_diff / result.max_abs_ref : kInfinity;
   }
+  return result;
+}
+
+// Two maps of the same pixels (probabilities or logits) cut at `threshold`:
+// the largest |a - b|, and the intersection over union of the masks
+// (value > threshold); finite is false when either holds NaN or infinity.
+struct MaskAgreement {
+  double max_abs_diff = 0.0;
+  double iou = 1.0;            // 1 when both masks are empty
+  long long differing = 0;     // pixels in one mask only
+  long long union_pixels = 0;  // pixels in either
+  bool finite = true;
+};
+
+inline MaskAgreement mask_agreement(const std::vector<float>& a, const std::vector<float>& b, float threshold) {
+  MaskAgreement result;
+  if (a.size() != b.size()) {
+    result.finite = false;
+    result.iou = 0.0;
+    return result;
+  }
+  long long both = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) {
+      result.finite = false;
+      continue;
+    }
+    result.max_abs_diff = std::max(result.max_abs_diff, std::fabs(static_cast<double>(a[i]) - b[i]));
+    const bool in_a = a[i] > threshold, in_b = b[i] > threshold;
+    both += in_a && in_b;
+    result.union_pixels += in_a || in_b;
+    result.differing += in_a != in_b;
+  }
+  if (result.union_pixels > 0) result.iou = static_cast<double>(both) / result.union_pixels;
+  if (!result.finite) result.iou = 0.0;
   return result;
 }
 

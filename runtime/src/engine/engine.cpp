@@ -3,6 +3,8 @@
 // and every view's place comes from the plan made at creation.
 #include "engine.h"
 
+#include <cuda_fp16.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -96,9 +98,16 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
   Engine& e = *engine;
   e.device_ = options.device;
   e.architecture_ = model.architecture;
-  e.plan_ = make_execution_plan(model.architecture, options.max_batch, options.max_height,
-                                options.max_width, ChannelAlignment<float>::value, sizeof(float),
-                                options.keep_stage_outputs);
+  const int precision = enum_value(options.precision);
+  if (precision != M2U_PRECISION_FP32 && precision != M2U_PRECISION_FP16) {
+    return refuse(M2U_ERROR_INVALID_ARGUMENT, "engine options: precision " + std::to_string(precision) +
+                                                  " is not available (M2U_PRECISION_FP32 = 0, M2U_PRECISION_FP16 = 1)");
+  }
+  e.precision_ = static_cast<m2u_precision>(precision);
+  const bool half = precision == M2U_PRECISION_FP16;
+  e.plan_ = make_execution_plan(model.architecture, options.max_batch, options.max_height, options.max_width,
+                                half ? ChannelAlignment<__half>::value : ChannelAlignment<float>::value,
+                                half ? sizeof(__half) : sizeof(float), options.keep_stage_outputs);
   PackedWeights packed;
   std::string packing_problem;
   if (!pack_weights(model, e.plan_, &packed, &packing_problem)) {
@@ -277,17 +286,15 @@ m2u_status Engine::stage_input(const m2u_image& input, PixelImage* pixels) {
   return M2U_OK;
 }
 
-TensorView<float> Engine::view(const PlannedView& planned, int batch, int padded_height,
-                               int padded_width) const {
+template <typename T>
+TensorView<T> Engine::view(const PlannedView& planned, int batch, int padded_height, int padded_width) const {
   const PlannedBuffer& buffer = plan_.buffers[planned.buffer];
-  float* base = reinterpret_cast<float*>(arena_ + buffer.offset);
-  return TensorView<float>{base + planned.channel_offset, batch, padded_height / buffer.downscale,
-                           padded_width / buffer.downscale, planned.channels, buffer.pixel_stride};
+  T* base = reinterpret_cast<T*>(arena_ + buffer.offset);
+  return TensorView<T>{base + planned.channel_offset, batch, padded_height / buffer.downscale,
+                       padded_width / buffer.downscale, planned.channels, buffer.pixel_stride};
 }
 
-m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
-                                unsigned long long* nonfinite_counts, int batch, int padded_height,
-                                int padded_width) {
+m2u_status Engine::upload_statistics(const PixelImage& pixels, int batch) {
   if (normalization_.per_image_standardize && given_statistics_batch_ > 0) {
     if (given_statistics_batch_ != batch) {
       return fail(M2U_ERROR_SHAPE, "input statistics were given for " + std::to_string(given_statistics_batch_) +
@@ -301,13 +308,22 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
         image_statistics(pixels, normalization_, statistics_scratch_, statistics_, stream_);
     if (status != cudaSuccess) return cuda_failure("input statistics", status);
   }
+  return M2U_OK;
+}
+
+template <typename T>
+m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
+                                unsigned long long* nonfinite_counts, int batch, int padded_height,
+                                int padded_width) {
+  const m2u_status statistics = upload_statistics(pixels, batch);
+  if (statistics != M2U_OK) return statistics;
   for (const PlannedStep& step : plan_.steps) {
-    const TensorView<float> out =
-        step.output.buffer >= 0 ? view(step.output, batch, padded_height, padded_width) : TensorView<float>{};
-    TensorView<const float> in{};
+    const TensorView<T> out =
+        step.output.buffer >= 0 ? view<T>(step.output, batch, padded_height, padded_width) : TensorView<T>{};
+    TensorView<const T> in{};
     if (step.input.buffer >= 0) {
-      const TensorView<float> v = view(step.input, batch, padded_height, padded_width);
-      in = TensorView<const float>{v.data, v.batch, v.height, v.width, v.channels, v.pixel_stride};
+      const TensorView<T> v = view<T>(step.input, batch, padded_height, padded_width);
+      in = TensorView<const T>{v.data, v.batch, v.height, v.width, v.channels, v.pixel_stride};
     }
     const float* weight = step.conv >= 0 ? weights_ + packed_convs_[step.conv].weight_offset : nullptr;
     const float* bias = step.conv >= 0 ? weights_ + packed_convs_[step.conv].bias_offset : nullptr;
@@ -316,29 +332,28 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
     cudaError_t status = cudaSuccess;
     switch (step.kind) {
       case StepKind::kInputConvert:
-        status = input_convert<float>(pixels, normalization_, statistics_, out, nonfinite_counts, stream_);
+        status = input_convert<T>(pixels, normalization_, statistics_, out, nonfinite_counts, stream_);
         break;
       case StepKind::kStem:
-        status = conv_stem<float>(in, out, weight, bias, activation, stream_);
+        status = conv_stem<T>(in, out, weight, bias, activation, stream_);
         break;
       case StepKind::kPointwise: {
-        TensorView<const float> residual{};
+        TensorView<const T> residual{};
         if (step.residual.buffer >= 0) {
-          const TensorView<float> r = view(step.residual, batch, padded_height, padded_width);
-          residual = TensorView<const float>{r.data, r.batch, r.height, r.width, r.channels, r.pixel_stride};
+          const TensorView<T> r = view<T>(step.residual, batch, padded_height, padded_width);
+          residual = TensorView<const T>{r.data, r.batch, r.height, r.width, r.channels, r.pixel_stride};
         }
-        status = pointwise_conv<float>(in, out, weight, bias, activation, residual, stream_);
+        status = pointwise_conv<T>(in, out, weight, bias, activation, residual, stream_);
         break;
       }
       case StepKind::kDepthwise:
-        status = depthwise_conv<float>(in, out, weight, bias, step.stride, activation, stream_);
+        status = depthwise_conv<T>(in, out, weight, bias, step.stride, activation, stream_);
         break;
       case StepKind::kUpsample:
-        status = upsample_bilinear2x<float>(in, out, stream_);
+        status = upsample_bilinear2x<T>(in, out, stream_);
         break;
       case StepKind::kOutput:
-        status = output_conv<float>(in, architecture_.out_channels, weight, bias, activation, probabilities,
-                                    stream_);
+        status = output_conv<T>(in, architecture_.out_channels, weight, bias, activation, probabilities, stream_);
         break;
     }
     if (status != cudaSuccess) return cuda_failure(step.label.c_str(), status);
@@ -379,9 +394,13 @@ m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
         cudaMemsetAsync(nonfinite_counts_, 0, plan_.max_batch * sizeof(unsigned long long), stream_);
     if (zeroed != cudaSuccess) return cuda_failure("zeroing the non-finite input counters", zeroed);
   }
+  unsigned long long* counts = float_input ? nonfinite_counts_ : nullptr;
+  const int padded_height = pad_to_spatial_multiple(input.height);
+  const int padded_width = pad_to_spatial_multiple(input.width);
   const m2u_status ran =
-      launch_steps(pixels, probabilities, float_input ? nonfinite_counts_ : nullptr, input.batch,
-                   pad_to_spatial_multiple(input.height), pad_to_spatial_multiple(input.width));
+      precision_ == M2U_PRECISION_FP16
+          ? launch_steps<__half>(pixels, probabilities, counts, input.batch, padded_height, padded_width)
+          : launch_steps<float>(pixels, probabilities, counts, input.batch, padded_height, padded_width);
   if (ran != M2U_OK) return ran;
   if (float_input) {
     const cudaError_t copied = cudaMemcpyAsync(nonfinite_counts_host_, nonfinite_counts_,
@@ -475,15 +494,25 @@ m2u_status Engine::read_stage(const std::string& name, int batch, int height, in
                               std::vector<float>* nchw, int* channels) {
   for (const auto& stage : plan_.stage_outputs) {
     if (stage.first != name) continue;
-    const TensorView<float> v =
-        view(stage.second, batch, pad_to_spatial_multiple(height), pad_to_spatial_multiple(width));
+    const TensorView<unsigned char> v =
+        view<unsigned char>(stage.second, batch, pad_to_spatial_multiple(height), pad_to_spatial_multiple(width));
     const PlannedBuffer& buffer = plan_.buffers[stage.second.buffer];
-    std::vector<float> nhwc(v.pixel_count() * v.pixel_stride);
+    std::vector<unsigned char> bytes(v.pixel_count() * v.pixel_stride * plan_.element_bytes);
     const m2u_status synced = synchronize();
     if (synced != M2U_OK) return synced;
-    const cudaError_t copied = cudaMemcpy(nhwc.data(), arena_ + buffer.offset, nhwc.size() * sizeof(float),
-                                          cudaMemcpyDeviceToHost);
+    const cudaError_t copied =
+        cudaMemcpy(bytes.data(), arena_ + buffer.offset, bytes.size(), cudaMemcpyDeviceToHost);
     if (copied != cudaSuccess) return cuda_failure("reading a stage", copied);
+    std::vector<float> nhwc(v.pixel_count() * v.pixel_stride);
+    for (size_t i = 0; i < nhwc.size(); ++i) {
+      if (plan_.element_bytes == sizeof(float)) {
+        std::memcpy(&nhwc[i], bytes.data() + i * sizeof(float), sizeof(float));
+      } else {
+        __half h;
+        std::memcpy(&h, bytes.data() + i * sizeof(__half), sizeof(__half));
+        nhwc[i] = __half2float(h);
+      }
+    }
     *channels = v.channels;
     nchw->assign(static_cast<size_t>(v.batch) * v.channels * v.height * v.width, 0.0f);
     for (int n = 0; n < v.batch; ++n)

@@ -2,6 +2,10 @@
 // activation arena and the staging buffers allocated at creation, and the
 // forward pass as the execution plan's kernel launches on one stream.
 // Internal C++ class behind the C API's m2u_engine (c_api.cpp).
+//
+// Precision: the activations are stored as float (M2U_PRECISION_FP32) or
+// __half (M2U_PRECISION_FP16) in the arena; what each layer computes in is
+// layer_precisions() (see layer_precision.h). Weights stay float.
 #ifndef M2U_RUNTIME_ENGINE_ENGINE_H
 #define M2U_RUNTIME_ENGINE_ENGINE_H
 
@@ -24,6 +28,7 @@ struct EngineOptions {
   int max_height = 512;
   int max_width = 512;
   int device = 0;
+  m2u_precision precision = M2U_PRECISION_FP32;  // FP32 or FP16
   cudaStream_t stream = nullptr;  // nullptr: the engine creates its own
   bool keep_stage_outputs = false;  // tests: keep every stage readable after a run
 };
@@ -46,6 +51,7 @@ class Engine {
   size_t arena_bytes() const { return plan_.arena_bytes; }
   size_t weight_bytes() const { return weight_count_ * sizeof(float); }
   const ExecutionPlan& plan() const { return plan_; }
+  m2u_precision precision() const { return precision_; }
 
   // Tests: the named stage output ("conv1".."decode1") of the last run of a
   // frame of batch x height x width, as NCHW floats (needs
@@ -59,19 +65,23 @@ class Engine {
   m2u_status cuda_failure(const char* what, cudaError_t error);
   m2u_status check_images(const m2u_image& input, const m2u_image& output);
   m2u_status stage_input(const m2u_image& input, PixelImage* pixels);
+  m2u_status upload_statistics(const PixelImage& pixels, int batch);
+  template <typename T>
   m2u_status launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
                           unsigned long long* nonfinite_counts, int batch, int padded_height,
                           int padded_width);
   // M2U_ERROR_INPUT when the runs since the last report met non-finite
   // input values (the stream must have finished them), else M2U_OK.
   m2u_status report_nonfinite_input();
-  TensorView<float> view(const PlannedView& planned, int batch, int padded_height,
-                         int padded_width) const;
+  template <typename T>
+  TensorView<T> view(const PlannedView& planned, int batch, int padded_height,
+                     int padded_width) const;
 
   ExecutionPlan plan_;
   std::vector<PackedConv> packed_convs_;
   Architecture architecture_;
   KernelInputConvention normalization_{};
+  m2u_precision precision_ = M2U_PRECISION_FP32;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   bool owns_stream_ = false;

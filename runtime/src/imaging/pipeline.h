@@ -52,6 +52,7 @@ class Pipeline {
   m2u_status get_cell(long long index, m2u_cell* cell) const;
   m2u_status read_plane(int plane, void* data, size_t row_stride);
   const std::string& last_error() const { return last_error_; }
+  const Engine& engine() const { return *engine_; }
 
  private:
   Pipeline() = default;
