@@ -32,6 +32,9 @@ const char kUsage[] =
     "  --min-area N           drop cells smaller than N pixels\n"
     "  --probability-bits 8|16  bit depth of the probability PNG (default 8)\n"
     "  --raw-output           also write the probability as raw float32 (row-major)\n"
+    "  --precision fp32|fp16  the network's precision (default fp32). fp16: half activations, half2\n"
+    "                         1x1 and depthwise convs (the Jetson Nano's fast path); probabilities\n"
+    "                         within about 1e-2 of fp32. The JSON lists each layer's precision\n"
     "  --quiet                no progress or per-input lines\n"
     "Outputs per input: STEM_probability.png, STEM_mask.png, STEM_labels.png (16 bit),\n"
     "STEM_overlay.png and STEM.json, the JSON written last: an input's outputs are complete\n"
@@ -141,6 +144,14 @@ bool parse_options(int argc, char** argv, Options* options, std::string* error, 
       options->probability_bits = static_cast<int>(value);
     } else if (arg == "--raw-output") {
       options->raw_output = true;
+    } else if (arg == "--precision") {
+      if (!need(i, 1)) return false;
+      const std::string which = argv[++i];
+      if (which != "fp32" && which != "fp16") {
+        *error = "--precision " + which + ": expected fp32 or fp16 (this version has no INT8 kernels)";
+        return false;
+      }
+      options->fp16 = which == "fp16";
     } else if (arg == "--quiet") {
       options->quiet = true;
     } else if (arg == "--help" || arg == "-h") {

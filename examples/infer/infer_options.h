@@ -30,6 +30,7 @@ struct Options {
   bool raw_output = false;
   bool quiet = false;
   bool per_tile_statistics = false;
+  bool fp16 = false;  // --precision fp16
 };
 
 // Fills *options. Returns false with *error on bad usage ("" for --help);

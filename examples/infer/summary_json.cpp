@@ -28,13 +28,33 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+std::vector<m2u_layer_info> layer_precisions(const m2u_pipeline* pipeline) {
+  std::vector<m2u_layer_info> layers;
+  int count = 0;
+  if (m2u_pipeline_layer_count(pipeline, &count) != M2U_OK) return layers;
+  for (int i = 0; i < count; ++i) {
+    m2u_layer_info info;
+    info.struct_size = sizeof(info);
+    if (m2u_pipeline_get_layer(pipeline, i, &info) != M2U_OK) return {};
+    layers.push_back(info);
+  }
+  return layers;
+}
+
 std::string summary_json(const Summary& s) {
   std::ostringstream out;
   out.precision(6);
   out << "{\n";
   out << "  \"input\": " << json_string(s.input) << ",\n";
   out << "  \"model\": " << json_string(s.model) << ",\n";
-  out << "  \"precision\": \"fp32\",\n";
+  out << "  \"precision\": " << json_string(s.precision) << ",\n";
+  out << "  \"layer_precision\": [";
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const m2u_layer_info& l = s.layers[i];
+    out << (i ? ",\n    " : "\n    ") << "{\"layer\": " << json_string(l.name) << ", \"storage\": "
+        << json_string(l.storage) << ", \"arithmetic\": " << json_string(l.arithmetic) << "}";
+  }
+  out << (s.layers.empty() ? "],\n" : "\n  ],\n");
   out << "  \"device\": " << json_string(s.device) << ",\n";
   out << "  \"width\": " << s.width << ",\n  \"height\": " << s.height << ",\n";
   out << "  \"tiling\": " << (s.tile ? "{\"tile\": " + std::to_string(s.tile) + ", \"overlap\": " +

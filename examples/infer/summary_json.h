@@ -23,6 +23,8 @@ struct Summary {
   int tiles = 1;     // tiles run
   std::string tile_statistics;  // "frame" or "tile" (per-image standardisation of tiles)
   std::string threshold_method;  // "fixed" or "otsu"
+  std::string precision = "fp32";  // "fp32" or "fp16"
+  std::vector<m2u_layer_info> layers;  // each step's precision (m2u_pipeline_get_layer)
   double threshold = 0.5;
   int otsu_threshold_8bit = -1;
   double foreground_fraction = 0.0;
@@ -31,6 +33,10 @@ struct Summary {
 };
 
 std::string summary_json(const Summary& summary);
+
+// Every step of the pipeline's network with its precision; empty when the
+// library cannot say.
+std::vector<m2u_layer_info> layer_precisions(const m2u_pipeline* pipeline);
 
 // `text` as a JSON string literal (quotes, backslashes, control characters
 // escaped; bytes >= 0x80 passed through as UTF-8).

@@ -43,6 +43,8 @@ expect stride_too_small 1 "--stride 20 is smaller than a mono16 row of 40 pixels
   --format mono16 --width 40 --height 30 --stride 20 "$work/short.raw"
 printf '\xff\xff%.0s' $(seq 1 1200) > "$work/not12bit.raw"
 expect not_12_bit 1 "is 65535, more than 12 bits" -- --format mono12 --width 40 --height 30 "$work/not12bit.raw"
+expect precision_int8 2 "--precision int8: expected fp32 or fp16 (this version has no INT8 kernels)" -- \
+  --precision int8 "$work/short.raw"
 expect missing_file 1 "$work/nothing.png: No such file or directory" -- "$work/nothing.png"
 printf 'not an image at all' > "$work/garbage.png"
 expect unreadable_image 1 "$work/garbage.png: not a readable PNG, BMP or PGM image" -- "$work/garbage.png"
