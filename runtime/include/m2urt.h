@@ -270,6 +270,65 @@ M2U_API m2u_status m2u_engine_synchronize(m2u_engine* engine);
 M2U_API m2u_status m2u_engine_query(m2u_engine* engine, int* done);
 
 
+/* ---- INT8 calibration: activation scales from the user's own frames ----
+ *
+ *   m2u_calibrator_options options;  m2u_calibrator_options_init(&options);
+ *   options.max_height = 1024;  options.max_width = 1024;
+ *   m2u_calibrator_create(model, &options, &calibrator);
+ *   m2u_calibrator_add_frames(calibrator, &frame);    // each frame is copied
+ *   m2u_calibrator_save(calibrator, "model_int8.m2u");
+ *
+ * The network runs in FP32 on the GPU over every frame; the magnitudes of
+ * every activation buffer are gathered on the GPU (their maximum, then a
+ * 2048-bin histogram over it) and a per-tensor scale is chosen by the
+ * method. save() writes a copy of the model's file with those scales in
+ * its quantisation table (weights/FORMAT.md; names "act:<buffer>", e.g.
+ * "act:decode1.concat"); weights stay float (their per-output-channel INT8
+ * scales are max |w| / 127 of the folded weights, made at engine
+ * creation). Frames take the engine's types and conventions (m2u_image:
+ * U8, U16 with significant bits, F32 intensity; grey or the model's
+ * channels; host or pinned memory), up to max_height x max_width; frames
+ * should be like the ones the INT8 model will see, and not the ones it is
+ * judged on. */
+typedef struct m2u_calibrator m2u_calibrator;
+
+typedef enum m2u_calibration_method {
+  M2U_CALIBRATION_ENTROPY = 0,    /* the clipping that keeps the quantised histogram closest
+                                     (Kullback-Leibler) to the real one (default) */
+  M2U_CALIBRATION_PERCENTILE = 1, /* clip at the 99.99th percentile of |v| */
+  M2U_CALIBRATION_MINMAX = 2      /* no clipping: the largest |v| seen */
+} m2u_calibration_method;
+
+typedef struct m2u_calibrator_options {
+  size_t struct_size;            /* set by m2u_calibrator_options_init: the caller's sizeof */
+  int max_height;                /* largest frame (default 1024 x 1024) */
+  int max_width;
+  m2u_calibration_method method; /* default M2U_CALIBRATION_ENTROPY */
+  int device;                    /* CUDA device index (default 0) */
+} m2u_calibrator_options;
+
+M2U_API void m2u_calibrator_options_init_sized(m2u_calibrator_options* options, size_t size);
+#define m2u_calibrator_options_init(options) m2u_calibrator_options_init_sized((options), sizeof(*(options)))
+
+M2U_API m2u_status m2u_calibrator_create(const m2u_model* model, const m2u_calibrator_options* options,
+                                         m2u_calibrator** calibrator);
+M2U_API void m2u_calibrator_destroy(m2u_calibrator* calibrator);
+/* Message of the calibrator's last failed call; "" if none. */
+M2U_API const char* m2u_calibrator_last_error(const m2u_calibrator* calibrator);
+/* Copies every image of `frames` (host or pinned memory). */
+M2U_API m2u_status m2u_calibrator_add_frames(m2u_calibrator* calibrator, const m2u_image* frames);
+/* Runs the calibration over the frames added so far and writes the
+ * calibrated model to `path` (a temporary file renamed into place; an
+ * existing file at `path` is replaced). M2U_ERROR_INVALID_ARGUMENT without
+ * frames, M2U_ERROR_FILE when it cannot be written. */
+M2U_API m2u_status m2u_calibrator_save(m2u_calibrator* calibrator, const char* path);
+/* After a successful save: the number of activation scales and each one's
+ * name (the library's, valid until the next call on the calibrator) and
+ * value. */
+M2U_API m2u_status m2u_calibrator_scale_count(const m2u_calibrator* calibrator, int* count);
+M2U_API m2u_status m2u_calibrator_get_scale(const m2u_calibrator* calibrator, int index, const char** name,
+                                            float* scale);
+
 /* ---- Imaging pipeline: raw camera frames in, a mask and cells out ----
  *
  * What m2u_infer does, for firmware: a raw monochrome frame (or a left /

@@ -356,9 +356,17 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
         status = output_conv<T>(in, architecture_.out_channels, weight, bias, activation, probabilities, stream_);
         break;
     }
+    if (status == cudaSuccess && step.output.buffer >= 0) status = observe(step, out);
     if (status != cudaSuccess) return cuda_failure(step.label.c_str(), status);
   }
   return M2U_OK;
+}
+
+cudaError_t Engine::observe(const PlannedStep& step, const TensorView<float>& output) {
+  if (!observer_) return cudaSuccess;
+  const TensorView<const float> written{output.data,  output.batch,    output.height,
+                                        output.width, output.channels, output.pixel_stride};
+  return observer_->after_step(step, written, stream_);
 }
 
 m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {

@@ -9,6 +9,7 @@
 #ifndef M2U_RUNTIME_ENGINE_ENGINE_H
 #define M2U_RUNTIME_ENGINE_ENGINE_H
 
+#include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
 #include <memory>
@@ -22,6 +23,16 @@
 #include "packed_weights.h"
 
 namespace m2u {
+
+// Sees every step's output right after the step is queued on the engine's
+// stream (FP32 engines; INT8 calibration's statistics): `output` is the
+// view the step wrote. A failure stops the run as a CUDA failure would.
+class StepObserver {
+ public:
+  virtual ~StepObserver() = default;
+  virtual cudaError_t after_step(const PlannedStep& step, const TensorView<const float>& output,
+                                 cudaStream_t stream) = 0;
+};
 
 struct EngineOptions {
   int max_batch = 1;
@@ -52,6 +63,9 @@ class Engine {
   size_t weight_bytes() const { return weight_count_ * sizeof(float); }
   const ExecutionPlan& plan() const { return plan_; }
   m2u_precision precision() const { return precision_; }
+  const Architecture& architecture() const { return architecture_; }
+  // nullptr: none. The observer must outlive the runs it sees.
+  void set_step_observer(StepObserver* observer) { observer_ = observer; }
 
   // Tests: the named stage output ("conv1".."decode1") of the last run of a
   // frame of batch x height x width, as NCHW floats (needs
@@ -76,12 +90,15 @@ class Engine {
   template <typename T>
   TensorView<T> view(const PlannedView& planned, int batch, int padded_height,
                      int padded_width) const;
+  cudaError_t observe(const PlannedStep& step, const TensorView<float>& output);
+  cudaError_t observe(const PlannedStep&, const TensorView<__half>&) { return cudaSuccess; }
 
   ExecutionPlan plan_;
   std::vector<PackedConv> packed_convs_;
   Architecture architecture_;
   KernelInputConvention normalization_{};
   m2u_precision precision_ = M2U_PRECISION_FP32;
+  StepObserver* observer_ = nullptr;
   int device_ = 0;
   cudaStream_t stream_ = nullptr;
   bool owns_stream_ = false;

@@ -62,6 +62,9 @@ struct Model {
   std::string provenance;
   std::vector<Tensor> tensors;  // in file order
   std::vector<QuantEntry> quantisation;
+  // The file's bytes as loaded (INT8 calibration writes a copy with its
+  // activation scales: quant_writer.h).
+  std::vector<uint8_t> source;
 
   // The tensor called `name`, or nullptr.
   const Tensor* find(const std::string& name) const {

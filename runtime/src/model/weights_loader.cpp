@@ -577,7 +577,9 @@ bool parse_weights(const uint8_t* data, size_t size, Model* model, std::string* 
     return false;
   }
   Parser parser(data, size, model, error);
-  return parser.parse();
+  if (!parser.parse()) return false;
+  model->source.assign(data, data + size);
+  return true;
 }
 
 bool load_weights_file(const std::string& path, Model* model, std::string* error) {
