@@ -102,6 +102,9 @@ class M2uFile:
     tensors: OrderedDict  # name -> numpy array (F32/F16/I8 as stored)
     stored_crc: int
     computed_crc: int
+    # (name, kind, scales as a float32 array) per quantisation entry, in
+    # table order (INT8 calibration's activation scales: "act:<buffer>").
+    quantisation: list = field(default_factory=list)
 
 
 def expected_tensors(in_channels, out_channels, bn_folded):
@@ -339,7 +342,9 @@ def _parse_tensor_table(data, h, limit):
     return entries
 
 
-def _parse_quant_table(data, h, limit, entries):
+def _parse_quant_table(data, h, limit, entries, quantisation):
+    """Checks the quantisation table; appends its entries to `quantisation`
+    and returns the data ranges of their scales."""
     count = h["quant_count"]
     if count > MAX_QUANT:
         _fail("header field quant_count is %d; at most %d" % (count, MAX_QUANT))
@@ -375,6 +380,7 @@ def _parse_quant_table(data, h, limit, entries):
             _fail("%s: scale %d is %r; scales must be finite and > 0"
                   % (what, bad[0], float(scales[bad[0]])))
         ranges.append(("scales of quantisation entry %d" % i, offset, nbytes))
+        quantisation.append((name, kind, scales.copy()))
     for e in entries:
         if e.quant_index == NO_QUANT:
             continue
@@ -470,7 +476,8 @@ def read_m2u(data, check_crc=True):
               ("provenance", h["provenance_offset"], h["provenance_bytes"]),
               ("tensor table", h["tensor_table_offset"], h["tensor_count"] * TENSOR_ENTRY_BYTES),
               ("quantisation table", h["quant_table_offset"], h["quant_count"] * QUANT_ENTRY_BYTES)]
-    ranges += _parse_quant_table(data, h, limit, entries)
+    quantisation = []
+    ranges += _parse_quant_table(data, h, limit, entries, quantisation)
     ranges += [("data of tensor '%s'" % e.name, e.offset, e.nbytes) for e in entries]
     _check_overlaps(ranges)
 
@@ -488,4 +495,4 @@ def read_m2u(data, check_crc=True):
         array = array.reshape(e.dims)
         check_values(e.name, array)
         tensors[e.name] = array
-    return M2uFile(info, h, provenance, entries, tensors, stored, computed)
+    return M2uFile(info, h, provenance, entries, tensors, stored, computed, quantisation)

@@ -66,6 +66,14 @@ def main(path, out=None, err=None):
     lines += ["  " + line for line in m.provenance.splitlines()]
     lines.append("tensors (%d):" % len(m.entries))
     lines += ["  " + line for line in _tensor_lines(m)]
+    if m.quantisation:
+        lines.append("quantisation (%d entries; INT8 activation scales from m2u_calibrate):"
+                     % len(m.quantisation))
+        width = max(len(name) for name, _, _ in m.quantisation)
+        for name, kind, scales in m.quantisation:
+            lines.append("  %-*s  %-22s %s" % (width, name, fmt.QUANT_KIND_NAMES[kind],
+                                                " ".join("%.6g" % v for v in scales[:4])
+                                                + (" ..." if len(scales) > 4 else "")))
     ok = m.stored_crc == m.computed_crc
     lines.append("checksum: ok" if ok else "checksum: MISMATCH (stored 0x%08x, computed 0x%08x)"
                  % (m.stored_crc, m.computed_crc))

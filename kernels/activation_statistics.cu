@@ -1,6 +1,6 @@
 // activation_statistics.cu - INT8 calibration's activation statistics
 // (calibration_kernels.h): max |v| and the 2048-bin histogram of |v| of an
-// FP32 view's logical channels.
+// FP32 view's logical channels (the histogram leaves out exact zeros).
 //
 // Both kernels: blocks of 256 threads striding the view's values (pixel
 // major, channel minor; blockIdx.y strides the pixels of large views).
@@ -63,7 +63,9 @@ __global__ void kernel_activation_histogram(TensorView<const float> view, size_t
   const size_t stride = static_cast<size_t>(gridDim.x) * kStatisticsThreads;
   for (size_t i = static_cast<size_t>(blockIdx.x) * kStatisticsThreads + thread; i < values; i += stride) {
     const float magnitude = fabsf(view_value(view, i, view.channels));
-    if (!(magnitude <= 3.402823466e38f)) continue;
+    // Exact zeros (most of a ReLU's output) quantise exactly at any scale:
+    // left out, they do not pull the entropy method's clipping down.
+    if (!(magnitude <= 3.402823466e38f) || magnitude == 0.0f) continue;
     // Clamped in float before converting (the simulator's cvt does not
     // saturate), then in int to bound the index for the compiler.
     const float position = fminf(magnitude * bins_per_unit, static_cast<float>(kCalibrationBins - 1));

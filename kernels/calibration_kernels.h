@@ -23,7 +23,8 @@ cudaError_t activation_absmax(TensorView<const float> view, unsigned int* absmax
                               cudaStream_t stream);
 
 // bins[min(floor(|v| * kCalibrationBins / range), kCalibrationBins - 1)] += 1
-// for every value of the view; range > 0 and finite. 64-bit counters
+// for every non-zero value of the view (exact zeros quantise exactly at any
+// scale, and a ReLU's many would dominate the histogram); range > 0 and finite. 64-bit counters
 // (frames x pixels x channels can pass 2^32).
 cudaError_t activation_histogram(TensorView<const float> view, float range, unsigned long long* bins,
                                  cudaStream_t stream);

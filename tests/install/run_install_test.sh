@@ -119,7 +119,8 @@ head -c $((48 * 32)) /dev/urandom >> "$WORK/frame.pgm"
   || fail "m2u_infer (installed package) failed on a 48x32 frame"
 [[ -s "$WORK/infer_out/frame.json" ]] || fail "m2u_infer (installed package) wrote no JSON"
 { "$WORK/consumer/m2u_firmware_dpc" 2>&1 || true; } | grep -q "^usage:" || fail "m2u_firmware_dpc (installed package) does not run"
-echo "m2u_infer, m2u_firmware_loop and m2u_firmware_dpc built from examples/ against the installed m2urt.h; m2u_infer ran"
+"$WORK/consumer/m2u_calibrate" --help | grep -q "^usage: m2u_calibrate" || fail "m2u_calibrate (installed package) does not run"
+echo "m2u_infer, m2u_calibrate, m2u_firmware_loop and m2u_firmware_dpc built from examples/ against the installed m2urt.h; m2u_infer ran"
 
 step "find_package(m2urt 1.0) must be refused"
 if "$CMAKE" -S "$HERE/consumer" -B "$WORK/consumer-1.0" "${CMAKE_ARGS[@]}" -DM2URT_REQUEST=1.0 \

@@ -3,7 +3,7 @@
 // float arithmetic: the maximum bit for bit and every bin exactly, over a
 // channel slice of a wider buffer (odd shape, 19 of 32 channels at offset
 // 8) whose other channels hold larger values that must not count; planted
-// NaN and infinities skipped; counters accumulate across launches; bad
+// NaN, infinities and (in the histogram) exact zeros skipped; counters accumulate across launches; bad
 // arguments refused.
 #include <doctest/doctest.h>
 
@@ -46,7 +46,8 @@ TEST_CASE("activation statistics: max |v| bit-exact and every histogram bin exac
     for (int ch = 0; ch < 8; ++ch) buffer[p * 32 + ch] = 1000.0f;
     for (int ch = 27; ch < 32; ++ch) buffer[p * 32 + ch] = -2000.0f;
   }
-  // Non-finite values inside the view are skipped.
+  // Non-finite values and exact zeros inside the view are not counted.
+  for (int x = 0; x < 35; ++x) buffer[c.shape.index(0, 5, x, 12)] = 0.0f;
   buffer[c.shape.index(0, 3, 4, 9)] = std::numeric_limits<float>::quiet_NaN();
   buffer[c.shape.index(1, 16, 34, 8 + 18)] = std::numeric_limits<float>::infinity();
   buffer[c.shape.index(1, 0, 0, 8)] = -std::numeric_limits<float>::infinity();
@@ -58,8 +59,10 @@ TEST_CASE("activation statistics: max |v| bit-exact and every histogram bin exac
   const float range = expected_max * 0.75f;  // the top quarter lands in the last bin
   const float bins_per_unit = static_cast<float>(m2u::kCalibrationBins) / range;
   std::vector<unsigned long long> expected_bins(m2u::kCalibrationBins, 0);
+  size_t counted = 0;
   for (float v : values) {
-    if (!std::isfinite(v)) continue;
+    if (!std::isfinite(v) || v == 0.0f) continue;
+    ++counted;
     const float position = std::min(std::fabs(v) * bins_per_unit, static_cast<float>(m2u::kCalibrationBins - 1));
     ++expected_bins[static_cast<size_t>(static_cast<int>(position))];
   }
@@ -90,7 +93,7 @@ TEST_CASE("activation statistics: max |v| bit-exact and every histogram bin exac
       total += got[b];
     }
     CHECK_MESSAGE(wrong == 0, "schedule " << schedule << ": " << wrong << " bins differ");
-    CHECK(total == 2 * (values.size() - 3));
+    CHECK(total == 2 * counted);
     CHECK(got[m2u::kCalibrationBins - 1] > 2 * values.size() / 8);  // the clamped top quarter
     std::string where;
     CHECK_MESSAGE(absmax.guards_intact(&where), where);
