@@ -13,7 +13,7 @@
 // Cout FLOPs. Minimal DRAM traffic, every input pixel read once (4 per
 // output pixel at stride 2): (4 Cin_pad + Cout_pad) * sizeof(T) bytes.
 #include "conv_kernels.h"
-#include "device_math.cuh"
+#include "scaled_storage.cuh"
 #include "launch.h"
 #include "launcher_support.h"
 
@@ -78,7 +78,7 @@ M2U_HOT_KERNEL __global__ void kernel_conv_stem(TensorView<const T> input, Tenso
       const float* tap_weight =
           staged_weight + (ky * 3 + kx) * input_channels * padded_out + first_channel;
       for (int ci = 0; ci < input_channels; ++ci) {
-        const float value = load_as_float(pixel + ci);
+        const float value = load_scaled(pixel + ci, input.scale);
         M2U_UNROLL
         for (int q = 0; q < kGroup; q += 4) {
           float quad[4];
@@ -89,7 +89,8 @@ M2U_HOT_KERNEL __global__ void kernel_conv_stem(TensorView<const T> input, Tenso
       }
     }
   }
-  store_activated_group(pixel_at(output, n, oy, ox) + first_channel, sums, first_channel, out_channels, activation);
+  store_activated_group_scaled(pixel_at(output, n, oy, ox) + first_channel, sums, first_channel, out_channels, activation,
+                               __frcp_rn(output.scale));
 }
 
 }  // namespace
@@ -115,6 +116,8 @@ cudaError_t conv_stem(TensorView<const T> input, TensorView<T> output, const flo
 template cudaError_t conv_stem<float>(TensorView<const float>, TensorView<float>, const float*,
                                       const float*, KernelActivation, cudaStream_t);
 template cudaError_t conv_stem<__half>(TensorView<const __half>, TensorView<__half>, const float*,
+                                       const float*, KernelActivation, cudaStream_t);
+template cudaError_t conv_stem<int8_t>(TensorView<const int8_t>, TensorView<int8_t>, const float*,
                                        const float*, KernelActivation, cudaStream_t);
 
 }  // namespace m2u

@@ -16,7 +16,7 @@
 // C_image * sizeof(value) bytes read, C_pad * sizeof(T) written.
 #include "io_kernels.h"
 
-#include "device_math.cuh"
+#include "scaled_storage.cuh"
 #include "launch.h"
 #include "launcher_support.h"
 
@@ -83,7 +83,7 @@ __global__ void kernel_input_convert(PixelImage image, KernelInputConvention nor
     }
     if (nonfinite != 0) atomicAdd(&nonfinite_counts[n], static_cast<unsigned long long>(nonfinite));
   }
-  store_group(pixel_at(output, n, y, x) + first_channel, results);
+  store_group_scaled(pixel_at(output, n, y, x) + first_channel, results, __frcp_rn(output.scale));
 }
 
 }  // namespace
@@ -123,6 +123,9 @@ template cudaError_t input_convert<float>(const PixelImage&, const KernelInputCo
                                           cudaStream_t);
 template cudaError_t input_convert<__half>(const PixelImage&, const KernelInputConvention&,
                                            const float*, TensorView<__half>, unsigned long long*,
+                                           cudaStream_t);
+template cudaError_t input_convert<int8_t>(const PixelImage&, const KernelInputConvention&,
+                                           const float*, TensorView<int8_t>, unsigned long long*,
                                            cudaStream_t);
 
 }  // namespace m2u

@@ -66,6 +66,7 @@ cudaError_t image_statistics(const PixelImage& image, const KernelInputConventio
 // a pixel's channels once (a grey value once, however many channels it
 // fills). U8 and U16 values are always finite: nonfinite_counts is not used
 // (may be nullptr).
+// T: float, __half or int8_t (quantised with the output view's scale).
 template <typename T>
 cudaError_t input_convert(const PixelImage& image, const KernelInputConvention& normalization,
                           const float* stats, TensorView<T> output,
@@ -86,7 +87,8 @@ struct ProbabilityImage {
 
 // The final 1x1 convolution with bias and activation (sigmoid or linear),
 // written straight into `output` (cropped):
-// weight [out_channels][padded_channels<T>(input.channels)].
+// weight [out_channels][padded_channels<T>(input.channels)]. T: float,
+// __half or int8_t (read through the input view's scale); FP32 arithmetic.
 template <typename T>
 cudaError_t output_conv(TensorView<const T> input, int out_channels, const float* weight,
                         const float* bias, KernelActivation activation,

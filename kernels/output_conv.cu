@@ -15,7 +15,7 @@
 // output values written (1, 2 or 4 bytes each).
 #include "io_kernels.h"
 
-#include "device_math.cuh"
+#include "scaled_storage.cuh"
 #include "launch.h"
 #include "launcher_support.h"
 
@@ -61,7 +61,7 @@ M2U_HOT_KERNEL __global__ void kernel_output_conv(TensorView<const T> input, int
     float sum = __ldg(bias + co);
     for (int k = 0; k < reduce_channels; k += 4) {
       float values[4];
-      load_quad(pixel + k, values);
+      load_quad_scaled(pixel + k, values, input.scale);
       M2U_UNROLL
       for (int j = 0; j < 4; ++j) sum += values[j] * __ldg(weight_row + k + j);
     }
@@ -108,6 +108,8 @@ cudaError_t output_conv(TensorView<const T> input, int out_channels, const float
 template cudaError_t output_conv<float>(TensorView<const float>, int, const float*, const float*,
                                         KernelActivation, const ProbabilityImage&, cudaStream_t);
 template cudaError_t output_conv<__half>(TensorView<const __half>, int, const float*, const float*,
+                                         KernelActivation, const ProbabilityImage&, cudaStream_t);
+template cudaError_t output_conv<int8_t>(TensorView<const int8_t>, int, const float*, const float*,
                                          KernelActivation, const ProbabilityImage&, cudaStream_t);
 
 }  // namespace m2u

@@ -6,6 +6,9 @@
 // buffer (the decoder's concat buffers): `data` points at the slice's first
 // channel and `pixel_stride` is the buffer's padded channel count.
 //
+// INT8 activations are symmetric: a view carries its tensor's scale (real =
+// q * scale); float and __half views ignore it.
+//
 // Padding rule: a kernel writing a view writes every channel of its padded
 // range [0, padded_channels(channels)), zeros past `channels`, so readers
 // may load whole 16-byte groups and weights are zero-padded to match.
@@ -36,6 +39,7 @@ struct TensorView {
   int width;
   int channels;      // logical channels of the view
   int pixel_stride;  // elements between neighbouring pixels; >= padded_channels<T>(channels)
+  float scale = 1.0f;  // int8_t views: real value = stored value * scale (ignored otherwise)
 
   size_t image_stride() const { return static_cast<size_t>(height) * width * pixel_stride; }
   size_t pixel_count() const { return static_cast<size_t>(batch) * height * width; }

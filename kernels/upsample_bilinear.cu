@@ -12,7 +12,7 @@
 // C_pad * sizeof(T) / 4 read (each input pixel once for 4 output pixels).
 #include "upsample_kernels.h"
 
-#include "device_math.cuh"
+#include "scaled_storage.cuh"
 #include "launch.h"
 #include "launcher_support.h"
 
@@ -59,7 +59,7 @@ M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const T> in
     M2U_UNROLL
     for (int c = 0; c < 2; ++c) {
       float values[kGroup];
-      load_group(pixel_at(input, n, rows[r], columns[c]) + first_channel, values);
+      load_group_scaled(pixel_at(input, n, rows[r], columns[c]) + first_channel, values, input.scale);
       M2U_UNROLL
       for (int j = 0; j < kGroup; ++j) row_values[j] += column_weights[c] * values[j];
     }
@@ -70,7 +70,7 @@ M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const T> in
   for (int j = 0; j < kGroup; ++j) {
     if (first_channel + j >= output.channels) results[j] = 0.0f;
   }
-  store_group(pixel_at(output, n, oy, ox) + first_channel, results);
+  store_group_scaled(pixel_at(output, n, oy, ox) + first_channel, results, __frcp_rn(output.scale));
 }
 
 }  // namespace
@@ -93,6 +93,8 @@ cudaError_t upsample_bilinear2x(TensorView<const T> input, TensorView<T> output,
 template cudaError_t upsample_bilinear2x<float>(TensorView<const float>, TensorView<float>,
                                                 cudaStream_t);
 template cudaError_t upsample_bilinear2x<__half>(TensorView<const __half>, TensorView<__half>,
+                                                 cudaStream_t);
+template cudaError_t upsample_bilinear2x<int8_t>(TensorView<const int8_t>, TensorView<int8_t>,
                                                  cudaStream_t);
 
 }  // namespace m2u

@@ -13,6 +13,8 @@ namespace m2u {
 // output (N, 2H, 2W, C) = bilinear x2 of input (N, H, W, C), align_corners
 // = False: source coordinate (dst + 0.5) / 2 - 0.5 clamped at 0, neighbours
 // clamped at the border (PyTorch nn.Upsample). `output` is usually a slice.
+// T: float, __half or int8_t (FP32 arithmetic; int8_t views are read and
+// written through their scales, scaled_storage.cuh).
 template <typename T>
 cudaError_t upsample_bilinear2x(TensorView<const T> input, TensorView<T> output, cudaStream_t stream);
 
