@@ -1,8 +1,12 @@
 // conv_kernels.h - launchers of M2U-Net's convolution kernels (one op per
-// .cu: conv_stem.cu, pointwise_conv.cu, depthwise_conv.cu). Batch norm is
-// folded into `weight` and `bias` by the engine before upload. All pointers
-// are device pointers; T is the activation storage type (float or __half;
-// arithmetic is FP32). Each launcher checks its assumptions (returns
+// .cu: conv_stem.cu, pointwise_conv.cu, depthwise_conv.cu; the __half paths
+// of the last two in pointwise_conv_fp16.cu, depthwise_conv_fp16.cu). Batch
+// norm is folded into `weight` and `bias` by the engine before upload. All
+// pointers are device pointers; T is the activation storage type (float or
+// __half). Arithmetic is FP32, except that pointwise_conv<__half> and
+// depthwise_conv<__half> multiply-add in half2, flushing short half partial
+// sums (16 input channels, 9 taps) into FP32 for bias, activation and
+// residual. Each launcher checks its assumptions (returns
 // cudaErrorInvalidValue when a view does not fit) and returns the launch's
 // status. Views follow tensor_view.h's layout and padding rule.
 #ifndef M2U_KERNELS_CONV_KERNELS_H

@@ -2,7 +2,9 @@
 // loaded from and stored to the activation storage type (float or __half),
 // four channels or one 16-byte channel group at a time, pixel addressing in
 // a TensorView, raw camera values (io_kernels.h's PixelType) and the
-// activations. Kernels compute in FP32 whatever T is.
+// activations; __half channels as unconverted half2 pairs for the kernels
+// that compute in half2 (pointwise_conv_fp16.cu, depthwise_conv_fp16.cu).
+// The other kernels compute in FP32 whatever T is.
 #ifndef M2U_KERNELS_DEVICE_MATH_CUH
 #define M2U_KERNELS_DEVICE_MATH_CUH
 
@@ -84,6 +86,26 @@ __device__ __forceinline__ void store_group(__half* destination, const float (&v
   *reinterpret_cast<uint4*>(destination) =
       make_uint4(pack_halves(values[0], values[1]), pack_halves(values[2], values[3]),
                  pack_halves(values[4], values[5]), pack_halves(values[6], values[7]));
+}
+
+// Two or four half2 pairs of consecutive channels, as stored (low half the
+// lower channel), from 8 or 16 bytes at `source`, aligned to their size;
+// global or shared memory.
+__device__ __forceinline__ __half2 half2_of_word(unsigned int word) {
+  return __halves2half2(__ushort_as_half(static_cast<unsigned short>(word & 0xFFFFu)),
+                        __ushort_as_half(static_cast<unsigned short>(word >> 16)));
+}
+__device__ __forceinline__ void load_pairs(const __half* source, __half2 (&pairs)[2]) {
+  const uint2 raw = *reinterpret_cast<const uint2*>(source);
+  pairs[0] = half2_of_word(raw.x);
+  pairs[1] = half2_of_word(raw.y);
+}
+__device__ __forceinline__ void load_pairs(const __half* source, __half2 (&pairs)[4]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(source);
+  pairs[0] = half2_of_word(raw.x);
+  pairs[1] = half2_of_word(raw.y);
+  pairs[2] = half2_of_word(raw.z);
+  pairs[3] = half2_of_word(raw.w);
 }
 
 // Channel 0 of pixel (n, y, x) of `view`.

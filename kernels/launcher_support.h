@@ -35,6 +35,31 @@ inline bool same_shape(const TensorView<A>& a, const TensorView<B>& b) {
          a.channels == b.channels;
 }
 
+// The arguments pointwise_conv accepts (conv_kernels.h), whatever its
+// storage type: valid views of one pixel grid, weights and bias, a residual
+// of the output's shape or none (data == nullptr).
+template <typename T>
+inline bool valid_pointwise_arguments(const TensorView<const T>& input, const TensorView<T>& output,
+                                      const float* weight, const float* bias,
+                                      const TensorView<const T>& residual) {
+  return valid_view(input) && valid_view(output) && weight != nullptr && bias != nullptr &&
+         output.batch == input.batch && output.height == input.height &&
+         output.width == input.width &&
+         (residual.data == nullptr || (valid_view(residual) && same_shape(residual, output)));
+}
+
+// The arguments depthwise_conv accepts: stride 1 or 2, the output
+// ceil(H/stride) x ceil(W/stride) with the input's channels.
+template <typename T>
+inline bool valid_depthwise_arguments(const TensorView<const T>& input, const TensorView<T>& output,
+                                      const float* weight, const float* bias, int stride) {
+  return valid_view(input) && valid_view(output) && weight != nullptr && bias != nullptr &&
+         (stride == 1 || stride == 2) && output.batch == input.batch &&
+         output.channels == input.channels &&
+         output.height == (input.height + stride - 1) / stride &&
+         output.width == (input.width + stride - 1) / stride;
+}
+
 // The launch of a kernel with one thread per (pixel, 16-byte channel group)
 // of an output: blockIdx.z the image, blockIdx.y the row, x covering the
 // row's width * groups threads (group fastest), in blocks of up to 256.

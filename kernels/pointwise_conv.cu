@@ -1,6 +1,8 @@
 // pointwise_conv.cu - 1x1 convolution with the folded batch-norm bias, an
-// activation and an optional residual add (conv_kernels.h): a GEMM of the
-// pixels (rows) by the weight rows, reduced over the input's padded channels.
+// activation and an optional residual add (conv_kernels.h), FP32 storage
+// and arithmetic: a GEMM of the pixels (rows) by the weight rows, reduced
+// over the input's padded channels. The __half storage path, in half2
+// arithmetic, is pointwise_conv_fp16.cu.
 //
 // A block of 256 threads computes a tile of kTilePixels pixels x
 // kTileChannels output channels (64 x 64, 128 x 32 or 256 x 16, picked by
@@ -15,7 +17,7 @@
 //
 // Per output pixel (K = padded input channels, Cout outputs): 2 K Cout
 // FLOPs. Minimal DRAM traffic: (K + Cout_pad, + Cout_pad with a residual)
-// * sizeof(T) bytes, plus the weights once.
+// * 4 bytes, plus the weights once.
 #include "conv_kernels.h"
 #include "device_math.cuh"
 #include "launch.h"
@@ -36,14 +38,14 @@ struct PointwiseTile {
   static constexpr size_t kSharedBytes = sizeof(float) * kChunk * (kInputRow + kWeightRow);
 };
 
-template <typename T, int kTileChannels>
+template <int kTileChannels>
 M2U_HOT_KERNEL __global__ void __launch_bounds__(kPointwiseThreads)
-    kernel_pointwise_conv(TensorView<const T> input, TensorView<T> output, const float* weight,
-                          const float* bias, KernelActivation activation,
-                          TensorView<const T> residual, int reduce_channels,
+    kernel_pointwise_conv(TensorView<const float> input, TensorView<float> output,
+                          const float* weight, const float* bias, KernelActivation activation,
+                          TensorView<const float> residual, int reduce_channels,
                           int padded_out_channels) {
   using Tile = PointwiseTile<kTileChannels>;
-  constexpr int kGroup = ChannelAlignment<T>::value;
+  constexpr int kGroup = ChannelAlignment<float>::value;
   constexpr int kChunkGroups = kChunk / kGroup;
   M2U_DYNAMIC_SHARED(float, pointwise_shared);
   float* staged_input = pointwise_shared;                              // [kChunk][Tile::kInputRow]
@@ -133,49 +135,41 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kPointwiseThreads)
   }
 }
 
-template <typename T, int kTileChannels>
-cudaError_t launch_pointwise(TensorView<const T> input, TensorView<T> output, const float* weight,
-                             const float* bias, KernelActivation activation,
-                             TensorView<const T> residual, int padded_out_channels,
+template <int kTileChannels>
+cudaError_t launch_pointwise(TensorView<const float> input, TensorView<float> output,
+                             const float* weight, const float* bias, KernelActivation activation,
+                             TensorView<const float> residual, int padded_out_channels,
                              cudaStream_t stream) {
   using Tile = PointwiseTile<kTileChannels>;
   const int pixels = static_cast<int>(output.pixel_count());
   const dim3 grid(static_cast<unsigned>((pixels + Tile::kPixels - 1) / Tile::kPixels),
                   static_cast<unsigned>((padded_out_channels + kTileChannels - 1) / kTileChannels));
-  return launch("pointwise_conv", kernel_pointwise_conv<T, kTileChannels>, grid,
+  return launch("pointwise_conv", kernel_pointwise_conv<kTileChannels>, grid,
                 dim3(kPointwiseThreads), Tile::kSharedBytes, stream, input, output, weight, bias,
-                activation, residual, padded_channels<T>(input.channels), padded_out_channels);
+                activation, residual, padded_channels<float>(input.channels), padded_out_channels);
 }
 
 }  // namespace
 
-template <typename T>
-cudaError_t pointwise_conv(TensorView<const T> input, TensorView<T> output, const float* weight,
-                           const float* bias, KernelActivation activation,
-                           TensorView<const T> residual, cudaStream_t stream) {
-  if (!valid_view(input) || !valid_view(output) || weight == nullptr || bias == nullptr ||
-      output.batch != input.batch || output.height != input.height || output.width != input.width ||
-      (residual.data != nullptr && (!valid_view(residual) || !same_shape(residual, output)))) {
+template <>
+cudaError_t pointwise_conv<float>(TensorView<const float> input, TensorView<float> output,
+                                  const float* weight, const float* bias,
+                                  KernelActivation activation, TensorView<const float> residual,
+                                  cudaStream_t stream) {
+  if (!valid_pointwise_arguments(input, output, weight, bias, residual)) {
     return cudaErrorInvalidValue;
   }
-  const int padded_out = padded_channels<T>(output.channels);
+  const int padded_out = padded_channels<float>(output.channels);
   if (padded_out <= 16) {
-    return launch_pointwise<T, 16>(input, output, weight, bias, activation, residual, padded_out,
-                                   stream);
+    return launch_pointwise<16>(input, output, weight, bias, activation, residual, padded_out,
+                                stream);
   }
   if (padded_out <= 32) {
-    return launch_pointwise<T, 32>(input, output, weight, bias, activation, residual, padded_out,
-                                   stream);
+    return launch_pointwise<32>(input, output, weight, bias, activation, residual, padded_out,
+                                stream);
   }
-  return launch_pointwise<T, 64>(input, output, weight, bias, activation, residual, padded_out,
-                                 stream);
+  return launch_pointwise<64>(input, output, weight, bias, activation, residual, padded_out,
+                              stream);
 }
-
-template cudaError_t pointwise_conv<float>(TensorView<const float>, TensorView<float>, const float*,
-                                           const float*, KernelActivation, TensorView<const float>,
-                                           cudaStream_t);
-template cudaError_t pointwise_conv<__half>(TensorView<const __half>, TensorView<__half>,
-                                            const float*, const float*, KernelActivation,
-                                            TensorView<const __half>, cudaStream_t);
 
 }  // namespace m2u

@@ -3,7 +3,7 @@
 // statistics there, and writes a copy of the model with the activation
 // scales (libm2urt's m2u_calibrator_*; m2urt.h only).
 //
-//   m2u_calibrate --model M.m2u --out M_int8.m2u [--method entropy|percentile|minmax]
+//   m2u_calibrate --model M.m2u --out M_int8.m2u [--method percentile|minmax|entropy]
 //                 [--format mono8|mono16|mono12|mono12p --width W --height H
 //                  [--stride B] [--offset B]] INPUT...
 //
@@ -32,18 +32,19 @@ using m2u_infer::HostFrame;
 using m2u_infer::RawLayout;
 
 const char kUsage[] =
-    "usage: m2u_calibrate --model M.m2u --out M_int8.m2u [--method entropy|percentile|minmax]\n"
+    "usage: m2u_calibrate --model M.m2u --out M_int8.m2u [--method percentile|minmax|entropy]\n"
     "                     [--format mono8|mono16|mono12|mono12p --width W --height H [--stride B] [--offset B]]\n"
     "                     INPUT...\n"
     "Runs the model in FP32 over the inputs (images, raw dumps with --format, directories, -)\n"
-    "and writes a copy with INT8 activation scales. --method: entropy (default: the clipping\n"
-    "whose 8-bit histogram is closest to the real one), percentile (99.99th), minmax (no\n"
-    "clipping). Calibrate on frames like the ones the INT8 model will see, not on the ones it\n"
-    "is judged on.\n";
+    "and writes a copy with INT8 activation scales. --method: percentile (default: clip at the\n"
+    "99.99th percentile of each activation's magnitude), minmax (no clipping), entropy (the\n"
+    "clipping whose 8-bit histogram is closest to the real one; clips too much for the real\n"
+    "Octopi model: mask IoU 0.37 against FP32, where percentile and minmax reach 0.985).\n"
+    "Calibrate on frames like the ones the INT8 model will see, not on the ones it is judged on.\n";
 
 struct Options {
   std::string model, out;
-  m2u_calibration_method method = M2U_CALIBRATION_ENTROPY;
+  m2u_calibration_method method = M2U_CALIBRATION_PERCENTILE;
   RawLayout layout;
   std::vector<std::string> inputs;
 };

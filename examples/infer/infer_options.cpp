@@ -32,9 +32,11 @@ const char kUsage[] =
     "  --min-area N           drop cells smaller than N pixels\n"
     "  --probability-bits 8|16  bit depth of the probability PNG (default 8)\n"
     "  --raw-output           also write the probability as raw float32 (row-major)\n"
-    "  --precision fp32|fp16  the network's precision (default fp32). fp16: half activations, half2\n"
-    "                         1x1 and depthwise convs (the Jetson Nano's fast path); probabilities\n"
-    "                         within about 1e-2 of fp32. The JSON lists each layer's precision\n"
+    "  --precision fp32|fp16|int8  the network's precision (default fp32). fp16: half activations,\n"
+    "                         half2 1x1 and depthwise convs (the Jetson Nano's fast path). int8: a\n"
+    "                         model calibrated by m2u_calibrate; int8 activations, dp4a 1x1 convs on\n"
+    "                         sm_61+ (Xavier, Orin); on the Nano (sm_53) correct but not faster.\n"
+    "                         The JSON lists each layer's precision\n"
     "  --quiet                no progress or per-input lines\n"
     "Outputs per input: STEM_probability.png, STEM_mask.png, STEM_labels.png (16 bit),\n"
     "STEM_overlay.png and STEM.json, the JSON written last: an input's outputs are complete\n"
@@ -147,11 +149,11 @@ bool parse_options(int argc, char** argv, Options* options, std::string* error, 
     } else if (arg == "--precision") {
       if (!need(i, 1)) return false;
       const std::string which = argv[++i];
-      if (which != "fp32" && which != "fp16") {
-        *error = "--precision " + which + ": expected fp32 or fp16 (this version has no INT8 kernels)";
+      if (which != "fp32" && which != "fp16" && which != "int8") {
+        *error = "--precision " + which + ": expected fp32, fp16 or int8";
         return false;
       }
-      options->fp16 = which == "fp16";
+      options->precision = which == "fp16" ? M2U_PRECISION_FP16 : which == "int8" ? M2U_PRECISION_INT8 : M2U_PRECISION_FP32;
     } else if (arg == "--quiet") {
       options->quiet = true;
     } else if (arg == "--help" || arg == "-h") {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "frame_source.h"
+#include "m2urt.h"
 
 namespace m2u_infer {
 
@@ -30,7 +31,7 @@ struct Options {
   bool raw_output = false;
   bool quiet = false;
   bool per_tile_statistics = false;
-  bool fp16 = false;  // --precision fp16
+  m2u_precision precision = M2U_PRECISION_FP32;  // --precision
 };
 
 // Fills *options. Returns false with *error on bad usage ("" for --help);

@@ -85,7 +85,7 @@ bool Segmenter::ensure(int height, int width, const std::vector<HostFrame>& flat
   o.threshold_method = options_.otsu ? M2U_THRESHOLD_OTSU : M2U_THRESHOLD_FIXED;
   o.threshold = options_.threshold;
   o.min_area = options_.min_area;
-  o.precision = options_.fp16 ? M2U_PRECISION_FP16 : M2U_PRECISION_FP32;
+  o.precision = options_.precision;
   const m2u_status status = m2u_pipeline_create(model_, &o, &pipeline_);
   if (status != M2U_OK) {
     *error = size_text(width, height) + " frame: " + m2u_status_string(status) + ": " + m2u_last_error();
@@ -311,7 +311,9 @@ int run(int argc, char** argv) {
       summary.overlap = options.overlap;
       summary.tile_statistics = options.per_tile_statistics ? "tile" : "frame";
       summary.threshold_method = options.otsu ? "otsu" : "fixed";
-      summary.precision = options.fp16 ? "fp16" : "fp32";
+      summary.precision = options.precision == M2U_PRECISION_FP16   ? "fp16"
+                          : options.precision == M2U_PRECISION_INT8 ? "int8"
+                                                                    : "fp32";
       summary.layers = layer_precisions(segmenter.pipeline());
       ok = write_outputs(options, segmenter.pipeline(), job.stem, &summary, &error);
       if (!ok) error = label + ": " + error;

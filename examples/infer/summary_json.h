@@ -23,7 +23,7 @@ struct Summary {
   int tiles = 1;     // tiles run
   std::string tile_statistics;  // "frame" or "tile" (per-image standardisation of tiles)
   std::string threshold_method;  // "fixed" or "otsu"
-  std::string precision = "fp32";  // "fp32" or "fp16"
+  std::string precision = "fp32";  // "fp32", "fp16" or "int8"
   std::vector<m2u_layer_info> layers;  // each step's precision (m2u_pipeline_get_layer)
   double threshold = 0.5;
   int otsu_threshold_8bit = -1;

@@ -131,10 +131,19 @@ typedef struct m2u_engine m2u_engine;
  *         fast path) with partial sums flushed into FP32 accumulators; the
  *         input conversion, the stem, the upsampling and the final 1x1 +
  *         sigmoid compute in FP32 from half storage. Probabilities differ
- *         from FP32 by about 1e-3 (the README gives the measured figures). */
+ *         from FP32 by about 1e-3 (the README gives the measured figures).
+ *   INT8: int8 activations with one scale per tensor from calibration (a
+ *         model written by m2u_calibrate / m2u_calibrator_save; others are
+ *         refused with M2U_ERROR_BAD_MODEL naming m2u_calibrate), int8
+ *         weights per output channel; the 1x1 convs sum in int32 (dp4a on
+ *         sm_61 and newer, the same integers in scalar code on sm_53, where
+ *         INT8 is correct but not faster), the depthwise convs in int32,
+ *         requantised in FP32; the stem, the upsampling, the input and the
+ *         final 1x1 + sigmoid compute in FP32 on int8 storage. */
 typedef enum m2u_precision {
   M2U_PRECISION_FP32 = 0,
-  M2U_PRECISION_FP16 = 1
+  M2U_PRECISION_FP16 = 1,
+  M2U_PRECISION_INT8 = 2
 } m2u_precision;
 
 /* Growable: struct_size comes first and is set by m2u_engine_options_init
@@ -294,8 +303,9 @@ typedef struct m2u_calibrator m2u_calibrator;
 
 typedef enum m2u_calibration_method {
   M2U_CALIBRATION_ENTROPY = 0,    /* the clipping that keeps the quantised histogram closest
-                                     (Kullback-Leibler) to the real one (default) */
-  M2U_CALIBRATION_PERCENTILE = 1, /* clip at the 99.99th percentile of |v| */
+                                     (Kullback-Leibler) to the real one; clips too much for
+                                     the real Octopi model (README "Precision") */
+  M2U_CALIBRATION_PERCENTILE = 1, /* clip at the 99.99th percentile of |v| (default) */
   M2U_CALIBRATION_MINMAX = 2      /* no clipping: the largest |v| seen */
 } m2u_calibration_method;
 
@@ -303,7 +313,7 @@ typedef struct m2u_calibrator_options {
   size_t struct_size;            /* set by m2u_calibrator_options_init: the caller's sizeof */
   int max_height;                /* largest frame (default 1024 x 1024) */
   int max_width;
-  m2u_calibration_method method; /* default M2U_CALIBRATION_ENTROPY */
+  m2u_calibration_method method; /* default M2U_CALIBRATION_PERCENTILE */
   int device;                    /* CUDA device index (default 0) */
 } m2u_calibrator_options;
 

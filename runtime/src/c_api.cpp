@@ -27,10 +27,10 @@ m2u_status create_engine(const m2u_model* model, const m2u_engine_options& optio
   *engine = nullptr;
   if (!model) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, std::string(who) + ": model is NULL");
   const int precision = enum_value(options.precision);
-  if (precision != M2U_PRECISION_FP32 && precision != M2U_PRECISION_FP16) {
+  if (precision != M2U_PRECISION_FP32 && precision != M2U_PRECISION_FP16 && precision != M2U_PRECISION_INT8) {
     return set_last_error(M2U_ERROR_INVALID_ARGUMENT, std::string(who) + ": precision " + std::to_string(precision) +
                                                           " is not available (M2U_PRECISION_FP32 = 0, "
-                                                          "M2U_PRECISION_FP16 = 1)");
+                                                          "M2U_PRECISION_FP16 = 1, M2U_PRECISION_INT8 = 2)");
   }
   return guarded([&] {
     m2u::EngineOptions engine_options;

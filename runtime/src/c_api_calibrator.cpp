@@ -25,7 +25,7 @@ m2u_calibrator_options default_options() {
   o.struct_size = sizeof(o);
   o.max_height = 1024;
   o.max_width = 1024;
-  o.method = M2U_CALIBRATION_ENTROPY;
+  o.method = M2U_CALIBRATION_PERCENTILE;
   o.device = 0;
   return o;
 }

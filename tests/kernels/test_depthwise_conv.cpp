@@ -2,20 +2,32 @@
 // (conv2d 3x3 with groups = channels, bias, activation) in FP32 and FP16
 // storage: odd sizes at stride 1 and 2, 33 / 19 / 5 channels, every
 // activation, input and output views that are slices of wider buffers,
-// several schedules.
+// several schedules. FP16 (half2 arithmetic) is checked twice: against the
+// same arithmetic (half2_conv_reference.h, exact but for the sigmoid's last
+// ulp) and against the FP32 reference within kDepthwiseHalf2Tolerance; each
+// case reports its worst errors.
 #include <doctest/doctest.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "conv_kernels.h"
 #include "emu_test_support.h"
+#include "half2_conv_reference.h"
 #include "kernel_test_support.h"
 #include "reference_ops.h"
 
 namespace {
 
 using namespace kernel_test;
+
+template <typename T>
+constexpr bool kHalf2 = std::is_same<T, __half>::value;
+
+// The tolerance of T's path against the FP32 reference.
+template <typename T>
+constexpr double kFp32Tolerance = kHalf2<T> ? kDepthwiseHalf2Tolerance : Precision<T>::kTolerance;
 
 // The input at `input_offset` of a buffer `input_extra` channels wider than
 // its padded slice; the output likewise.
@@ -36,6 +48,8 @@ template <typename T>
 void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase>& activations,
                         uint32_t seed, WorstError* worst) {
   constexpr float kForeign = -55.0f;
+  WorstError case_worst;
+  SameArithmeticWorst same_worst;
   const int padded = m2u::padded_channels<T>(c.channels);
   const HostTensor input =
       rounded_to<T>(random_tensor(c.batch, c.channels, c.height, c.width, seed));
@@ -54,6 +68,8 @@ void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase
 
   const HostTensor convolved =
       m2u::ref::conv2d(input, weight, bias, c.channels, 3, c.stride, c.channels);
+  const HostTensor half2_convolved =
+      kHalf2<T> ? half2_depthwise_conv(input, weight, bias, c.stride) : HostTensor();
   const BufferShape output_shape{c.batch, convolved.h, convolved.w,
                                  c.output_offset + padded + c.output_extra};
   const std::vector<T> before =
@@ -72,9 +88,21 @@ void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase
       const std::string context = Precision<T>::name() + " " + c.name + " " + activation.name +
                                   " schedule " + std::to_string(schedule);
       REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-      check_output(output, before, output_shape, c.output_offset, expected,
-                   Precision<T>::kTolerance, context, worst);
+      check_output(output, before, output_shape, c.output_offset, expected, kFp32Tolerance<T>,
+                   context, &case_worst);
+      if constexpr (kHalf2<T>) {
+        check_same_arithmetic(output, output_shape, c.output_offset,
+                              m2u::ref::activation(half2_convolved, activation.reference),
+                              half2_ulp_tolerance(activation.kernel), context, &same_worst);
+      }
     }
+  }
+  worst->record(case_worst.relative);
+  if constexpr (kHalf2<T>) {
+    MESSAGE("FP16 depthwise_conv " << c.name << ": worst relative error " << case_worst.relative
+                                   << " vs FP32 (tolerance " << kFp32Tolerance<T> << "), "
+                                   << same_worst.relative << " vs the same arithmetic ("
+                                   << same_worst.ulps << " half ulps)");
   }
 }
 

@@ -3,19 +3,43 @@
 // widths on every tile shape, every activation, with and without a residual
 // (also in place), a decoder concat buffer read whole (gap columns), input
 // and output views that are slices of wider buffers, several schedules.
+// FP16 (half2 arithmetic) is checked twice: against the same arithmetic
+// (half2_conv_reference.h, exact but for the sigmoid's last ulp) and
+// against the FP32 reference within kPointwiseHalf2Tolerance; each case
+// reports its worst errors.
 #include <doctest/doctest.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "conv_kernels.h"
 #include "emu_test_support.h"
+#include "half2_conv_reference.h"
 #include "kernel_test_support.h"
 #include "reference_ops.h"
 
 namespace {
 
 using namespace kernel_test;
+
+template <typename T>
+constexpr bool kHalf2 = std::is_same<T, __half>::value;
+
+// The tolerance of T's path against the FP32 reference.
+template <typename T>
+constexpr double kFp32Tolerance = kHalf2<T> ? kPointwiseHalf2Tolerance : Precision<T>::kTolerance;
+
+// One case's worst errors (FP16 only: FP32 reports per test case).
+template <typename T>
+void report_case(const std::string& name, const WorstError& fp32, const SameArithmeticWorst& same) {
+  if constexpr (kHalf2<T>) {
+    MESSAGE("FP16 pointwise_conv " << name << ": worst relative error " << fp32.relative
+                                   << " vs FP32 (tolerance " << kFp32Tolerance<T> << "), "
+                                   << same.relative << " vs the same arithmetic (" << same.ulps
+                                   << " half ulps)");
+  }
+}
 
 // One pointwise layer: the input is the concatenation of `input_slices`
 // (each starting at a padded offset, the view spanning them all from
@@ -39,6 +63,8 @@ template <typename T>
 void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase>& activations,
                         uint32_t seed, WorstError* worst) {
   constexpr float kForeign = 77.0f;  // channels of the buffers outside the views
+  WorstError case_worst;
+  SameArithmeticWorst same_worst;
   // Input buffer and the reference's concatenated input.
   std::vector<int> slice_offsets;
   int extent = 0;
@@ -85,6 +111,12 @@ void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase
 
   const HostTensor convolved =
       m2u::ref::conv2d(reference_input, weight, bias, c.out_channels, 1, 1, 1);
+  // The view's padded channels as the kernel stages them, convolved in its arithmetic.
+  const HostTensor half2_convolved =
+      kHalf2<T>
+          ? half2_pointwise_conv(read_slice(input_contents, input_shape, c.input_offset, extent),
+                                 kernel_weight, bias, c.out_channels)
+          : HostTensor();
   const BufferShape output_shape{
       c.batch, c.height, c.width,
       c.output_offset + m2u::padded_channels<T>(c.out_channels) + c.output_extra};
@@ -94,6 +126,11 @@ void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase
   for (const ActivationCase& activation : activations) {
     HostTensor expected = m2u::ref::activation(convolved, activation.reference);
     if (c.residual) expected = m2u::ref::add(expected, residual);
+    HostTensor same_expected;
+    if constexpr (kHalf2<T>) {
+      same_expected = m2u::ref::activation(half2_convolved, activation.reference);
+      if (c.residual) same_expected = m2u::ref::add(same_expected, residual);
+    }
     for (uint64_t schedule : emu_test::test_seeds()) {
       emu_test::ScopedSeed scoped(schedule);
       DeviceBuffer<T> output(output_shape.elements());
@@ -105,10 +142,16 @@ void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase
       const std::string context = Precision<T>::name() + " " + c.name + " " + activation.name +
                                   " schedule " + std::to_string(schedule);
       REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-      check_output(output, before, output_shape, c.output_offset, expected,
-                   Precision<T>::kTolerance, context, worst);
+      check_output(output, before, output_shape, c.output_offset, expected, kFp32Tolerance<T>,
+                   context, &case_worst);
+      if constexpr (kHalf2<T>) {
+        check_same_arithmetic(output, output_shape, c.output_offset, same_expected,
+                              half2_ulp_tolerance(activation.kernel), context, &same_worst);
+      }
     }
   }
+  worst->record(case_worst.relative);
+  report_case<T>(c.name, case_worst, same_worst);
 }
 
 }  // namespace
@@ -182,9 +225,18 @@ TEST_CASE_TEMPLATE("pointwise_conv with the residual in the output buffer (in pl
       m2u::ref::add(m2u::ref::conv2d(input, weight, bias, channels, 1, 1, 1), residual);
 
   const BufferShape shape{batch, height, width, padded};
+  HostTensor same_expected;
+  if constexpr (kHalf2<T>) {
+    std::vector<T> staged = filled_buffer<T>(shape);  // the input as the kernel reads it
+    write_slice(staged, shape, 0, input);
+    same_expected = m2u::ref::add(
+        half2_pointwise_conv(read_slice(staged, shape, 0, padded), kernel_weight, bias, channels),
+        residual);
+  }
   std::vector<T> before = filled_buffer<T>(shape);
   write_slice(before, shape, 0, residual);
   WorstError worst;
+  SameArithmeticWorst same_worst;
   for (uint64_t schedule : emu_test::test_seeds()) {
     emu_test::ScopedSeed scoped(schedule);
     DeviceBuffer<T> buffer(shape.elements());
@@ -195,11 +247,18 @@ TEST_CASE_TEMPLATE("pointwise_conv with the residual in the output buffer (in pl
     REQUIRE(m2u::pointwise_conv<T>(device_input.view(0, channels), output, device_weight.data(),
                                    device_bias.data(), m2u::KernelActivation::kLinear,
                                    residual_view, nullptr) == cudaSuccess);
-    check_output(buffer, before, shape, 0, expected, Precision<T>::kTolerance,
-                 Precision<T>::name() + " in place, schedule " + std::to_string(schedule), &worst);
+    const std::string context =
+        Precision<T>::name() + " in place, schedule " + std::to_string(schedule);
+    check_output(buffer, before, shape, 0, expected, kFp32Tolerance<T>, context, &worst);
+    if constexpr (kHalf2<T>) {
+      check_same_arithmetic(buffer, shape, 0, same_expected,
+                            half2_ulp_tolerance(m2u::KernelActivation::kLinear), context,
+                            &same_worst);
+    }
   }
   MESSAGE(Precision<T>::name() << " pointwise_conv in place worst relative error "
                                << worst.relative);
+  report_case<T>("2x9x17 19->19 in place", worst, same_worst);
 }
 
 TEST_CASE_TEMPLATE("pointwise_conv rejects views that do not fit", T, float, __half) {

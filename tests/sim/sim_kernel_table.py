@@ -1,14 +1,21 @@
-"""sim_kernel_table.py RUNS_DIR - the per-kernel table of a simulator run
-(tests/sim/run_sim_tests.sh): from every RUNS_DIR/*/log.txt, GPGPU-Sim's
+"""sim_kernel_table.py CONFIG=RUNS_DIR... - the per-kernel table of a simulator
+run (tests/sim/run_sim_tests.sh): from every RUNS_DIR/*/log.txt, GPGPU-Sim's
 report at each kernel's end (kernel_name, gpu_sim_cycle, gpu_sim_insn, and
 the cumulative global-memory transaction and L2 counters, turned into
-per-launch differences), summed per kernel. Figures of a modelled GPU
-(the Jetson Nano approximation), not timings of a Jetson. Plain Python 3."""
+per-launch differences), summed per configuration, kernel and test; CONFIG
+(nano, orin: CONFIGURATIONS) names the simulator configuration the runs in
+RUNS_DIR used. A missing RUNS_DIR contributes no rows. Figures of modelled
+GPUs, not timings of a Jetson. Plain Python 3."""
 
 import os
 import re
 import subprocess
 import sys
+
+CONFIGURATIONS = {
+    "nano": "GPGPU-Sim's Jetson Nano approximation (1 SM, sm_53, 921.6 MHz)",
+    "orin": "GPGPU-Sim's Orin Nano 8GB approximation (8 SMs, sm_87, 625 MHz)",
+}
 
 FIELDS = ("gpu_sim_cycle", "gpu_sim_insn", "gpgpu_n_mem_read_global", "gpgpu_n_mem_write_global",
           "L2_total_cache_misses")
@@ -52,32 +59,42 @@ def launches(log_path):
     return rows
 
 
-def main(runs):
+def main(arguments):
     per_kernel = {}
-    for test in sorted(os.listdir(runs)):
-        log = os.path.join(runs, test, "log.txt")
-        if not os.path.isfile(log):
+    configs = []
+    for argument in arguments:
+        config, runs = argument.split("=", 1)
+        if config not in CONFIGURATIONS:
+            sys.exit("sim_kernel_table.py: unknown configuration %r (known: %s)" % (config, ", ".join(CONFIGURATIONS)))
+        configs.append(config)
+        if not os.path.isdir(runs):
             continue
-        for row in launches(log):
-            entry = per_kernel.setdefault((row["kernel"], test), {f: 0 for f in FIELDS} | {"launches": 0})
-            entry["launches"] += 1
-            for f in FIELDS:
-                entry[f] += row[f]
-    keys = sorted(per_kernel)
-    names = demangle([k[0] for k in keys])
-    print("Simulated on GPGPU-Sim's Jetson Nano approximation (1 SM, sm_53, 921.6 MHz; "
-          "modelled, not Jetson timings), the kernel tests' own shapes:")
+        for test in sorted(os.listdir(runs)):
+            log = os.path.join(runs, test, "log.txt")
+            if not os.path.isfile(log):
+                continue
+            for row in launches(log):
+                entry = per_kernel.setdefault((config, row["kernel"], test), {f: 0 for f in FIELDS} | {"launches": 0})
+                entry["launches"] += 1
+                for f in FIELDS:
+                    entry[f] += row[f]
+    keys = sorted(per_kernel, key=lambda k: (configs.index(k[0]), k[1], k[2]))
+    names = demangle([k[1] for k in keys])
+    print("Simulated (modelled GPUs, not Jetson timings; the kernel tests' own shapes) on:")
     print()
-    print("| kernel | test | launches | cycles | cycles/launch | thread-instructions | "
+    for config in configs:
+        print("- %s: %s" % (config, CONFIGURATIONS[config]))
+    print()
+    print("| config | kernel | test | launches | cycles | cycles/launch | thread-instructions | "
           "global reads | global writes | L2 misses (DRAM) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for (kernel, test), name in zip(keys, names):
-        e = per_kernel[(kernel, test)]
-        print("| `%s` | %s | %d | %d | %d | %d | %d | %d | %d |" % (
-            short(name), test.replace("test_kernel_", ""), e["launches"], e["gpu_sim_cycle"],
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for (config, kernel, test), name in zip(keys, names):
+        e = per_kernel[(config, kernel, test)]
+        print("| %s | `%s` | %s | %d | %d | %d | %d | %d | %d | %d |" % (
+            config, short(name), test.replace("test_kernel_", ""), e["launches"], e["gpu_sim_cycle"],
             e["gpu_sim_cycle"] // max(e["launches"], 1), e["gpu_sim_insn"], e["gpgpu_n_mem_read_global"],
             e["gpgpu_n_mem_write_global"], e["L2_total_cache_misses"]))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

@@ -51,7 +51,7 @@ fi
 
 # Raw dumps, as m2u_infer takes them.
 "$calibrate" --model "$model" --out "$work/raw.m2u" --format mono12p --width 40 --height 21 "$work/dump.raw" \
-  > "$work/raw.log" 2>&1 && grep -q "1 frame(s), entropy" "$work/raw.log" || fail "mono12p dump: $(cat "$work/raw.log")"
+  > "$work/raw.log" 2>&1 && grep -q "1 frame(s), percentile" "$work/raw.log" || fail "mono12p dump: $(cat "$work/raw.log")"
 
 # expect NAME STATUS PATTERN ARGS...: fails with STATUS, says PATTERN, writes no --out.
 expect() {

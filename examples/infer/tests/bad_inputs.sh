@@ -31,6 +31,7 @@ expect() {
 }
 
 head -c 1000 /dev/urandom > "$work/short.raw"
+printf 'P5\n4 4\n255\n0123456789abcdef' > "$work/tiny.pgm"
 expect size_mismatch 1 "1000 bytes, but 40x30 mono8 with stride 40 and offset 0 needs 1200 bytes" -- \
   --format mono8 --width 40 --height 30 "$work/short.raw"
 expect size_mismatch_mono12p 1 "needs 1800 bytes" -- --format mono12p --width 40 --height 30 "$work/short.raw"
@@ -43,8 +44,8 @@ expect stride_too_small 1 "--stride 20 is smaller than a mono16 row of 40 pixels
   --format mono16 --width 40 --height 30 --stride 20 "$work/short.raw"
 printf '\xff\xff%.0s' $(seq 1 1200) > "$work/not12bit.raw"
 expect not_12_bit 1 "is 65535, more than 12 bits" -- --format mono12 --width 40 --height 30 "$work/not12bit.raw"
-expect precision_int8 2 "--precision int8: expected fp32 or fp16 (this version has no INT8 kernels)" -- \
-  --precision int8 "$work/short.raw"
+expect precision_bf16 2 "--precision bf16: expected fp32, fp16 or int8" -- --precision bf16 "$work/short.raw"
+expect int8_uncalibrated 1 "calibrate it first, e.g. m2u_calibrate --model" -- --precision int8 "$work/tiny.pgm"
 expect missing_file 1 "$work/nothing.png: No such file or directory" -- "$work/nothing.png"
 printf 'not an image at all' > "$work/garbage.png"
 expect unreadable_image 1 "$work/garbage.png: not a readable PNG, BMP or PGM image" -- "$work/garbage.png"

@@ -18,14 +18,6 @@ size_t element_bytes(m2u_dtype dtype) { return dtype == M2U_DTYPE_U8 ? 1 : dtype
 
 }  // namespace
 
-std::string activation_name(const std::string& buffer_name) {
-  std::string name = "act:" + buffer_name;
-  for (char& c : name) {
-    if (c == ' ') c = '.';
-  }
-  return name;
-}
-
 std::unique_ptr<Calibrator> Calibrator::create(const Model& model, const CalibratorOptions& options,
                                                m2u_status* status, std::string* error) {
   std::unique_ptr<Calibrator> calibrator(new Calibrator());
@@ -177,7 +169,7 @@ m2u_status Calibrator::compute_scales(CalibrationMethod method) {
     const std::vector<unsigned long long> histogram(bins.begin() + b * kCalibrationBins,
                                                     bins.begin() + (b + 1) * kCalibrationBins);
     const float threshold = calibration_threshold(histogram, ranges_[b], method);
-    scales_.emplace_back(activation_name(buffers[b].name), threshold / 127.0f);
+    scales_.emplace_back(activation_scale_name(buffers[b].name), threshold / 127.0f);
   }
   return M2U_OK;
 }

@@ -2,8 +2,8 @@
 // an FP32 engine runs each frame, a StepObserver gathers every activation
 // buffer's statistics on the GPU (calibration_kernels.h), and
 // scale_selection.h turns them into per-tensor scales, written into a copy
-// of the model's file (quant_writer.h) under the names activation_name()
-// gives (one scale per plan buffer: a decoder concat buffer, which two
+// of the model's file (quant_writer.h) under the names
+// activation_scale_name() (execution_plan.h) gives (one scale per plan buffer: a decoder concat buffer, which two
 // producers fill, has one scale for both slices).
 //
 // Frames are copied into host memory as they are added; the statistics are
@@ -22,10 +22,6 @@
 #include "scale_selection.h"
 
 namespace m2u {
-
-// The quantisation entry name of a plan buffer: "act:" + its name with
-// spaces as dots ("act:decode1.concat").
-std::string activation_name(const std::string& buffer_name);
 
 struct CalibratorOptions {
   int max_height = 1024;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "conv_kernels.h"
+#include "conv_kernels_int8.h"
 #include "upsample_kernels.h"
 
 namespace m2u {
@@ -99,19 +100,41 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
   e.device_ = options.device;
   e.architecture_ = model.architecture;
   const int precision = enum_value(options.precision);
-  if (precision != M2U_PRECISION_FP32 && precision != M2U_PRECISION_FP16) {
+  if (precision != M2U_PRECISION_FP32 && precision != M2U_PRECISION_FP16 && precision != M2U_PRECISION_INT8) {
     return refuse(M2U_ERROR_INVALID_ARGUMENT, "engine options: precision " + std::to_string(precision) +
-                                                  " is not available (M2U_PRECISION_FP32 = 0, M2U_PRECISION_FP16 = 1)");
+                                                  " is not available (M2U_PRECISION_FP32 = 0, M2U_PRECISION_FP16 = 1, "
+                                                  "M2U_PRECISION_INT8 = 2)");
   }
   e.precision_ = static_cast<m2u_precision>(precision);
-  const bool half = precision == M2U_PRECISION_FP16;
+  const size_t element = precision == M2U_PRECISION_FP16 ? sizeof(__half)
+                         : precision == M2U_PRECISION_INT8 ? sizeof(int8_t)
+                                                            : sizeof(float);
   e.plan_ = make_execution_plan(model.architecture, options.max_batch, options.max_height, options.max_width,
-                                half ? ChannelAlignment<__half>::value : ChannelAlignment<float>::value,
-                                half ? sizeof(__half) : sizeof(float), options.keep_stage_outputs);
+                                static_cast<int>(16 / element), element, options.keep_stage_outputs);
   PackedWeights packed;
   std::string packing_problem;
   if (!pack_weights(model, e.plan_, &packed, &packing_problem)) {
     return refuse(M2U_ERROR_BAD_MODEL, packing_problem);
+  }
+  PackedWeightsInt8 int8;
+  if (precision == M2U_PRECISION_INT8) {
+    for (const PlannedBuffer& buffer : e.plan_.buffers) {
+      const std::string name = activation_scale_name(buffer.name);
+      const QuantEntry* entry = nullptr;
+      for (const QuantEntry& q : model.quantisation) {
+        if (q.kind == QuantKind::kActivationPerTensor && q.name == name) entry = &q;
+      }
+      if (!entry) {
+        return refuse(M2U_ERROR_BAD_MODEL,
+                      "INT8 needs the model's activation scales, and this model has no '" + name +
+                          "' (" + std::to_string(model.quantisation.size()) +
+                          " quantisation entries): calibrate it first, e.g. m2u_calibrate --model M.m2u "
+                          "--out M_int8.m2u FRAMES... (or m2u_calibrator_save)");
+      }
+      e.buffer_scales_.push_back(entry->scales[0]);
+    }
+    pack_weights_int8(model.architecture, e.plan_, e.buffer_scales_, &packed, &int8);
+    e.int8_convs_ = int8.convs;
   }
   e.packed_convs_ = packed.convs;
   e.weight_count_ = packed.values.size();
@@ -175,6 +198,13 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
             "uploading weights")) {
     return nullptr;
   }
+  if (!int8.weights.empty() &&
+      (!cuda(cudaMalloc(reinterpret_cast<void**>(&e.int8_weights_), int8.weights.size()),
+             "allocating " + std::to_string(int8.weights.size()) + " bytes of INT8 weights") ||
+       !cuda(cudaMemcpy(e.int8_weights_, int8.weights.data(), int8.weights.size(), cudaMemcpyHostToDevice),
+             "uploading INT8 weights"))) {
+    return nullptr;
+  }
   e.given_statistics_.assign(2 * static_cast<size_t>(options.max_batch), 0.0f);
   *status = M2U_OK;
   return engine;
@@ -183,6 +213,7 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
 Engine::~Engine() {
   if (stream_) cudaStreamSynchronize(stream_);
   cudaFree(weights_);
+  cudaFree(int8_weights_);
   cudaFree(arena_);
   cudaFree(input_staging_);
   cudaFree(output_staging_);
@@ -290,8 +321,41 @@ template <typename T>
 TensorView<T> Engine::view(const PlannedView& planned, int batch, int padded_height, int padded_width) const {
   const PlannedBuffer& buffer = plan_.buffers[planned.buffer];
   T* base = reinterpret_cast<T*>(arena_ + buffer.offset);
+  const float scale = buffer_scales_.empty() ? 1.0f : buffer_scales_[planned.buffer];
   return TensorView<T>{base + planned.channel_offset, batch, padded_height / buffer.downscale,
-                       padded_width / buffer.downscale, planned.channels, buffer.pixel_stride};
+                       padded_width / buffer.downscale, planned.channels, buffer.pixel_stride, scale};
+}
+
+template <typename T>
+cudaError_t Engine::pointwise_step(const PlannedStep&, TensorView<const T> in, TensorView<T> out,
+                                   TensorView<const T> residual, const float* weight, const float* bias,
+                                   KernelActivation activation) {
+  return pointwise_conv<T>(in, out, weight, bias, activation, residual, stream_);
+}
+
+template <>
+cudaError_t Engine::pointwise_step<int8_t>(const PlannedStep& step, TensorView<const int8_t> in,
+                                           TensorView<int8_t> out, TensorView<const int8_t> residual,
+                                           const float*, const float* bias, KernelActivation activation) {
+  const PackedConvInt8& q = int8_convs_[step.conv];
+  const Int8Requant requant{weights_ + q.multiplier_offset, bias, 1.0f / out.scale};
+  return pointwise_conv_int8(in, out, int8_weights_ + q.weight_offset, requant, activation, residual,
+                             residual.scale, stream_);
+}
+
+template <typename T>
+cudaError_t Engine::depthwise_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
+                                   const float* weight, const float* bias, KernelActivation activation) {
+  return depthwise_conv<T>(in, out, weight, bias, step.stride, activation, stream_);
+}
+
+template <>
+cudaError_t Engine::depthwise_step<int8_t>(const PlannedStep& step, TensorView<const int8_t> in,
+                                           TensorView<int8_t> out, const float*, const float* bias,
+                                           KernelActivation activation) {
+  const PackedConvInt8& q = int8_convs_[step.conv];
+  const Int8Requant requant{weights_ + q.multiplier_offset, bias, 1.0f / out.scale};
+  return depthwise_conv_int8(in, out, int8_weights_ + q.weight_offset, requant, step.stride, activation, stream_);
 }
 
 m2u_status Engine::upload_statistics(const PixelImage& pixels, int batch) {
@@ -323,7 +387,7 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
     TensorView<const T> in{};
     if (step.input.buffer >= 0) {
       const TensorView<T> v = view<T>(step.input, batch, padded_height, padded_width);
-      in = TensorView<const T>{v.data, v.batch, v.height, v.width, v.channels, v.pixel_stride};
+      in = TensorView<const T>{v.data, v.batch, v.height, v.width, v.channels, v.pixel_stride, v.scale};
     }
     const float* weight = step.conv >= 0 ? weights_ + packed_convs_[step.conv].weight_offset : nullptr;
     const float* bias = step.conv >= 0 ? weights_ + packed_convs_[step.conv].bias_offset : nullptr;
@@ -341,13 +405,13 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
         TensorView<const T> residual{};
         if (step.residual.buffer >= 0) {
           const TensorView<T> r = view<T>(step.residual, batch, padded_height, padded_width);
-          residual = TensorView<const T>{r.data, r.batch, r.height, r.width, r.channels, r.pixel_stride};
+          residual = TensorView<const T>{r.data, r.batch, r.height, r.width, r.channels, r.pixel_stride, r.scale};
         }
-        status = pointwise_conv<T>(in, out, weight, bias, activation, residual, stream_);
+        status = pointwise_step<T>(step, in, out, residual, weight, bias, activation);
         break;
       }
       case StepKind::kDepthwise:
-        status = depthwise_conv<T>(in, out, weight, bias, step.stride, activation, stream_);
+        status = depthwise_step<T>(step, in, out, weight, bias, activation);
         break;
       case StepKind::kUpsample:
         status = upsample_bilinear2x<T>(in, out, stream_);
@@ -408,6 +472,8 @@ m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
   const m2u_status ran =
       precision_ == M2U_PRECISION_FP16
           ? launch_steps<__half>(pixels, probabilities, counts, input.batch, padded_height, padded_width)
+      : precision_ == M2U_PRECISION_INT8
+          ? launch_steps<int8_t>(pixels, probabilities, counts, input.batch, padded_height, padded_width)
           : launch_steps<float>(pixels, probabilities, counts, input.batch, padded_height, padded_width);
   if (ran != M2U_OK) return ran;
   if (float_input) {
@@ -515,6 +581,8 @@ m2u_status Engine::read_stage(const std::string& name, int batch, int height, in
     for (size_t i = 0; i < nhwc.size(); ++i) {
       if (plan_.element_bytes == sizeof(float)) {
         std::memcpy(&nhwc[i], bytes.data() + i * sizeof(float), sizeof(float));
+      } else if (plan_.element_bytes == sizeof(int8_t)) {
+        nhwc[i] = static_cast<float>(static_cast<int8_t>(bytes[i])) * buffer_scales_[stage.second.buffer];
       } else {
         __half h;
         std::memcpy(&h, bytes.data() + i * sizeof(__half), sizeof(__half));

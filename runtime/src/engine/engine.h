@@ -3,9 +3,10 @@
 // forward pass as the execution plan's kernel launches on one stream.
 // Internal C++ class behind the C API's m2u_engine (c_api.cpp).
 //
-// Precision: the activations are stored as float (M2U_PRECISION_FP32) or
-// __half (M2U_PRECISION_FP16) in the arena; what each layer computes in is
-// layer_precisions() (see layer_precision.h). Weights stay float.
+// Precision: the activations are stored as float (M2U_PRECISION_FP32),
+// __half (M2U_PRECISION_FP16) or int8 with one calibrated scale per plan
+// buffer (M2U_PRECISION_INT8, packed_weights_int8.h) in the arena; what
+// each layer computes in is layer_precision.h's table.
 #ifndef M2U_RUNTIME_ENGINE_ENGINE_H
 #define M2U_RUNTIME_ENGINE_ENGINE_H
 
@@ -21,6 +22,7 @@
 #include "m2urt.h"
 #include "model.h"
 #include "packed_weights.h"
+#include "packed_weights_int8.h"
 
 namespace m2u {
 
@@ -91,10 +93,25 @@ class Engine {
   TensorView<T> view(const PlannedView& planned, int batch, int padded_height,
                      int padded_width) const;
   cudaError_t observe(const PlannedStep& step, const TensorView<float>& output);
-  cudaError_t observe(const PlannedStep&, const TensorView<__half>&) { return cudaSuccess; }
+  template <typename T>
+  cudaError_t observe(const PlannedStep&, const TensorView<T>&) { return cudaSuccess; }
+  // The 1x1 and depthwise steps per storage type (INT8: the int8 kernels
+  // with the step's packed int8 weights and scales).
+  template <typename T>
+  cudaError_t pointwise_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
+                             TensorView<const T> residual, const float* weight, const float* bias,
+                             KernelActivation activation);
+  template <typename T>
+  cudaError_t depthwise_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
+                             const float* weight, const float* bias, KernelActivation activation);
 
   ExecutionPlan plan_;
   std::vector<PackedConv> packed_convs_;
+  // INT8: the scale of every plan buffer, the int8 weights on the device
+  // and where each conv's are.
+  std::vector<float> buffer_scales_;
+  std::vector<PackedConvInt8> int8_convs_;
+  int8_t* int8_weights_ = nullptr;
   Architecture architecture_;
   KernelInputConvention normalization_{};
   m2u_precision precision_ = M2U_PRECISION_FP32;

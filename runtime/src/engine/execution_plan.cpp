@@ -249,4 +249,12 @@ ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int m
   return plan;
 }
 
+std::string activation_scale_name(const std::string& buffer_name) {
+  std::string name = "act:" + buffer_name;
+  for (char& c : name) {
+    if (c == ' ') c = '.';
+  }
+  return name;
+}
+
 }  // namespace m2u

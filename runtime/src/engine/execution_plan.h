@@ -84,6 +84,11 @@ ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int m
 
 int pad_to_spatial_multiple(int size);
 
+// The name of a plan buffer's INT8 activation scale in a calibrated model's
+// quantisation table: "act:" + the buffer's name with spaces as dots
+// ("act:decode1.concat").
+std::string activation_scale_name(const std::string& buffer_name);
+
 }  // namespace m2u
 
 #endif  // M2U_RUNTIME_ENGINE_EXECUTION_PLAN_H
