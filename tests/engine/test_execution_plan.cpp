@@ -76,16 +76,19 @@ TEST_CASE("arena sizes (FP32) at 256, 512 and 1024 square") {
   }
 }
 
-TEST_CASE("arena per precision at 512x512 and 3000x3000: FP16 at most half of FP32 plus the padding") {
+TEST_CASE("arena per precision at 512x512 and 3000x3000: FP16 at most half of FP32 plus the padding, INT8 less") {
   for (int in_channels : {1, 3}) {
     for (int size : {512, 3000}) {
       const m2u::ExecutionPlan fp32 = m2u::make_execution_plan(arch(in_channels), 1, size, size, 4, 4, false);
       const m2u::ExecutionPlan fp16 = m2u::make_execution_plan(arch(in_channels), 1, size, size, 8, 2, false);
+      const m2u::ExecutionPlan int8 = m2u::make_execution_plan(arch(in_channels), 1, size, size, 16, 1, false);
       check_invariants(fp16);
+      check_invariants(int8);
       const double ratio = static_cast<double>(fp16.arena_bytes) / fp32.arena_bytes;
       MESSAGE("Cin " << in_channels << ", " << size << "x" << size << ": arena FP32 "
                      << fp32.arena_bytes / (1024.0 * 1024.0) << " MiB, FP16 " << fp16.arena_bytes / (1024.0 * 1024.0)
-                     << " MiB (ratio " << ratio << ")");
+                     << " MiB (ratio " << ratio << "), INT8 " << int8.arena_bytes / (1024.0 * 1024.0) << " MiB");
+      CHECK(int8.arena_bytes < fp16.arena_bytes);
       // Channels pad to 4 floats or 8 halves (16 bytes each): a buffer of C
       // channels costs 2 pad8(C) bytes against 4 pad4(C), at most the same
       // (C <= 4) and exactly half for multiples of 8.
