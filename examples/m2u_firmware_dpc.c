@@ -3,9 +3,10 @@
  * cell count, with nothing but m2urt.h.
  *
  * Usage:
- *   m2u_firmware_dpc [--fp16] MODEL.m2u LEFT.raw RIGHT.raw WIDTH HEIGHT [LEFT_FLAT.raw RIGHT_FLAT.raw]
+ *   m2u_firmware_dpc [--fp16|--int8] MODEL.m2u LEFT.raw RIGHT.raw WIDTH HEIGHT [LEFT_FLAT.raw RIGHT_FLAT.raw]
  *
- *   --fp16               run the network in FP16 (M2U_PRECISION_FP16)
+ *   --fp16, --int8       run the network in FP16 or INT8 (M2U_PRECISION_FP16 /
+ *                        _INT8; INT8 needs a model calibrated by m2u_calibrate)
  *   LEFT.raw, RIGHT.raw  the frames under left and right illumination, as
  *                        the sensor delivers them: GenICam Mono12p (two
  *                        pixels in three bytes), frame after frame, no
@@ -126,15 +127,16 @@ int main(int argc, char** argv) {
   long width, height, pair = 0;
   size_t frame_bytes;
   double total_ms = 0.0;
-  int side, fp16 = 0;
+  int side;
+  m2u_precision precision = M2U_PRECISION_FP32;
   memset(&state, 0, sizeof state);
-  if (argc > 1 && strcmp(argv[1], "--fp16") == 0) {
-    fp16 = 1;
+  if (argc > 1 && (strcmp(argv[1], "--fp16") == 0 || strcmp(argv[1], "--int8") == 0)) {
+    precision = argv[1][2] == 'f' ? M2U_PRECISION_FP16 : M2U_PRECISION_INT8;
     --argc;
     ++argv;
   }
   if ((argc != 6 && argc != 8) || !parse_int(argv[4], 1, 65535, &width) || !parse_int(argv[5], 1, 65535, &height)) {
-    fprintf(stderr, "usage: %s [--fp16] MODEL.m2u LEFT.raw RIGHT.raw WIDTH HEIGHT [LEFT_FLAT.raw RIGHT_FLAT.raw]\n"
+    fprintf(stderr, "usage: %s [--fp16|--int8] MODEL.m2u LEFT.raw RIGHT.raw WIDTH HEIGHT [LEFT_FLAT.raw RIGHT_FLAT.raw]\n"
                     "  (Mono12p frames; WIDTH and HEIGHT 1..65535)\n", argv[0]);
     return 2;
   }
@@ -148,7 +150,7 @@ int main(int argc, char** argv) {
   options.flat_field = argc == 8;
   options.threshold_method = M2U_THRESHOLD_OTSU;
   options.min_area = 20;
-  options.precision = fp16 ? M2U_PRECISION_FP16 : M2U_PRECISION_FP32;
+  options.precision = precision;
   status = m2u_pipeline_create(state.model, &options, &state.pipeline);
   if (status != M2U_OK) return fail(&state, "creating the pipeline", status, m2u_last_error());
   for (side = 0; side < 2; ++side) {

@@ -20,6 +20,7 @@
 // * 4 bytes, plus the weights once.
 #include "conv_kernels.h"
 #include "device_math.cuh"
+#include "pointwise_epilogue.cuh"
 #include "launch.h"
 #include "launcher_support.h"
 
@@ -111,28 +112,7 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kPointwiseThreads)
 
   const int first_out = first_channel + quad * 4;
   if (first_out >= padded_out_channels) return;
-  float biases[4];
-  M2U_UNROLL
-  for (int j = 0; j < 4; ++j)
-    biases[j] = first_out + j < out_channels ? __ldg(bias + first_out + j) : 0.0f;
-  M2U_UNROLL
-  for (int i = 0; i < 4; ++i) {
-    const int p = first_pixel + pixel_quad * 4 + i;
-    if (p >= pixels) break;
-    float residuals[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (residual.data != nullptr) {
-      load_quad(residual.data + static_cast<size_t>(p) * residual.pixel_stride + first_out,
-                residuals);
-    }
-    float results[4];
-    M2U_UNROLL
-    for (int j = 0; j < 4; ++j) {
-      results[j] = first_out + j < out_channels
-                       ? activate(sums[i][j] + biases[j], activation) + residuals[j]
-                       : 0.0f;
-    }
-    store_quad(output.data + static_cast<size_t>(p) * output.pixel_stride + first_out, results);
-  }
+  store_pointwise_quads(sums, output, bias, activation, residual, first_pixel + pixel_quad * 4, first_out, pixels);
 }
 
 template <int kTileChannels>

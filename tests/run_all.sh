@@ -17,7 +17,8 @@
 #                                                    sm_53/61/72, device-check rules,
 #                                                    no CUDA 10.2 gaps
 #   6. GPU simulator                build/sim53      kernel tests under GPGPU-Sim
-#                                                    (Jetson Nano config, sm_53 PTX)
+#                                   build/sim87      (Jetson Nano config, sm_53 PTX; the
+#                                                    INT8 suites also on the Orin config, sm_87)
 # Kernel tests that need a GPU (label "gpu") run only where one is present.
 # Exits non-zero on the first failing step; ends with a summary line.
 #
@@ -213,12 +214,13 @@ fi
 
 # ---------------------------------------------------------------------------
 # 6. every kernel's tests executed by the GPU simulator (GPGPU-Sim, Jetson
-#    Nano approximation, nvcc 11.8's PTX for sm_53): tests/sim/
+#    Nano approximation, nvcc 11.8's PTX for sm_53; the INT8 suites also on
+#    the Orin Nano approximation, sm_87): tests/sim/
 # ---------------------------------------------------------------------------
 if [[ "${M2U_SKIP_SIM:-0}" == 1 ]]; then
   NOTES+=("GPU simulator step skipped (M2U_SKIP_SIM=1)")
 else
-  banner "kernels under the GPU simulator (build/sim53)"
+  banner "kernels under the GPU simulator (build/sim53: Jetson Nano; build/sim87: Orin Nano, INT8 suites)"
   sim_status=0
   M2U_JOBS="$JOBS" bash "$ROOT/tests/sim/run_sim_tests.sh" 2>&1 | tee "$ROOT/build/sim.log" || sim_status=$?
   sim_line="$(grep -E '^sim: [0-9]+ passed, [0-9]+ failed' "$ROOT/build/sim.log" | tail -1 || true)"

@@ -315,6 +315,14 @@ int run(int argc, char** argv) {
                           : options.precision == M2U_PRECISION_INT8 ? "int8"
                                                                     : "fp32";
       summary.layers = layer_precisions(segmenter.pipeline());
+      const int capability = device.compute_capability_major * 10 + device.compute_capability_minor;
+      if (options.precision == M2U_PRECISION_INT8 && !device.is_emulated && capability < 61) {
+        summary.precision_note = "INT8 on sm_" + std::to_string(capability) +
+                                 " (no dp4a before sm_61, e.g. the Jetson Nano) is correct but not faster than "
+                                 "FP32; FP16 is this GPU's fast path";
+      } else if (options.precision == M2U_PRECISION_INT8 && device.is_emulated) {
+        summary.precision_note = "emulated on the CPU: INT8 runs the dp4a path's integers, no speed figure";
+      }
       ok = write_outputs(options, segmenter.pipeline(), job.stem, &summary, &error);
       if (!ok) error = label + ": " + error;
     }

@@ -48,6 +48,7 @@ std::string summary_json(const Summary& s) {
   out << "  \"input\": " << json_string(s.input) << ",\n";
   out << "  \"model\": " << json_string(s.model) << ",\n";
   out << "  \"precision\": " << json_string(s.precision) << ",\n";
+  if (!s.precision_note.empty()) out << "  \"precision_note\": " << json_string(s.precision_note) << ",\n";
   out << "  \"layer_precision\": [";
   for (size_t i = 0; i < s.layers.size(); ++i) {
     const m2u_layer_info& l = s.layers[i];

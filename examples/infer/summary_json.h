@@ -25,6 +25,7 @@ struct Summary {
   std::string threshold_method;  // "fixed" or "otsu"
   std::string precision = "fp32";  // "fp32", "fp16" or "int8"
   std::vector<m2u_layer_info> layers;  // each step's precision (m2u_pipeline_get_layer)
+  std::string precision_note;          // e.g. INT8 on a GPU without dp4a; "" none
   double threshold = 0.5;
   int otsu_threshold_8bit = -1;
   double foreground_fraction = 0.0;

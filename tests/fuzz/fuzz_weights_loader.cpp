@@ -101,6 +101,26 @@ double activation_bound(const m2u::Architecture& arch, const m2u::ExecutionPlan&
   return worst;
 }
 
+// A model with activation scales also runs as an INT8 engine: refused with
+// a status and a message, or run to M2U_OK (its outputs are not checked:
+// any finite scale is allowed, and 127 times a huge one overflows).
+void run_int8_or_die(const m2u::Model& model, m2u_image in, m2u_image out) {
+  if (model.quantisation.empty()) return;
+  m2u::EngineOptions options;
+  options.max_height = kMaxHeight;
+  options.max_width = kMaxWidth;
+  options.precision = M2U_PRECISION_INT8;
+  m2u_status status = M2U_OK;
+  std::string error;
+  const std::unique_ptr<m2u::Engine> engine = m2u::Engine::create(model, options, &status, &error);
+  if (!engine) {
+    if (status == M2U_OK || error.empty()) die("the INT8 engine refused a model without a status or message");
+    return;
+  }
+  const m2u_status ran = engine->run(in, out);
+  if (ran != M2U_OK) die("a finite frame failed on an INT8 engine: " + engine->last_error());
+}
+
 void run_or_die(const m2u::Model& model) {
   m2u::EngineOptions options;
   options.max_batch = 1;
@@ -129,6 +149,7 @@ void run_or_die(const m2u::Model& model) {
   m2u_image out = in;
   out.data = output.data();
   out.channels = out_channels;
+  run_int8_or_die(model, in, out);
   const m2u_status ran = engine->run(in, out);
   if (ran != M2U_OK) {
     die("a finite frame failed on an engine the model made: " + std::string(m2u_status_string(ran)) + ": " +

@@ -1,4 +1,5 @@
 // write_fuzz_seeds.cpp - writes the fuzzer's seed corpus into a directory:
+// (an INT8-calibrated model among the whole-file seeds)
 // patch-mode seeds (the valid base file, and patches of the header, the
 // tensor table and the data) and whole-file seeds (a valid raw-BN model, a
 // folded one, the bare header, and two the loader accepts but the engine
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "execution_plan.h"
 #include "weights_writer.h"
 
 namespace {
@@ -57,6 +59,23 @@ std::vector<uint8_t> int8_model() {
   return m2u_test::serialize(file);
 }
 
+// A folded model calibrated for INT8: an activation scale for every buffer
+// of its plan (the names the engine looks up), so the fuzzer's INT8 engine
+// runs it.
+std::vector<uint8_t> calibrated_model() {
+  m2u_test::WeightsFile file = m2u_test::make_valid_file(1, 1, true, 1, 9);
+  const m2u::Architecture arch = m2u::make_architecture(1, 1, m2u::Activation::kRelu6, m2u::Activation::kSigmoid);
+  const m2u::ExecutionPlan plan = m2u::make_execution_plan(arch, 1, 16, 32, 16, 1, false);
+  for (const m2u::PlannedBuffer& buffer : plan.buffers) {
+    m2u_test::WriterQuant quant;
+    quant.name = m2u::activation_scale_name(buffer.name);
+    quant.kind = 2;
+    quant.scales = {0.05f};
+    file.quant.push_back(quant);
+  }
+  return m2u_test::serialize(file);
+}
+
 // A raw-BN model with one batch norm in F32: gamma 3e38 over a running_var
 // of 0 at channel 0 (finite values, a folded weight that is not; F16 cannot
 // hold such a gamma).
@@ -95,6 +114,7 @@ int main(int argc, char** argv) {
       {"whole_header_only", whole_file_seed(std::vector<uint8_t>(base.begin(), base.begin() + 256))},
       {"whole_int8", whole_file_seed(int8_model())},
       {"whole_bn_overflow", whole_file_seed(bn_overflow_model())},
+      {"whole_calibrated", whole_file_seed(calibrated_model())},
   };
   for (const auto& seed : seeds) {
     if (!write(dir + "/" + seed.first, seed.second)) {

@@ -2,7 +2,8 @@
 # calibrate_cli.sh - m2u_calibrate end to end: PGM frames and a Mono12p raw
 # dump calibrate the shipped model with each method; the file it writes
 # loads (converter --info lists one activation scale per plan buffer) and
-# m2u_infer still runs it; the model file is never overwritten; bad usage
+# m2u_infer still runs it (FP32, and INT8 with the JSON saying so); the
+# model file is never overwritten; bad usage
 # and bad inputs fail with a message and write nothing.
 # Usage: calibrate_cli.sh M2U_CALIBRATE ROOT WORK_DIR PYTHON
 set -uo pipefail
@@ -47,6 +48,16 @@ infer="$(dirname "$calibrate")/../infer/m2u_infer"
 if [[ -x "$infer" ]]; then
   "$infer" --model "$work/cin1_entropy.m2u" --out "$work/infer" --quiet "$work/frames/f0.pgm" || fail "m2u_infer on the calibrated model"
   [[ -s "$work/infer/f0.json" ]] || fail "m2u_infer wrote no JSON for the calibrated model"
+  "$infer" --model "$work/cin1_minmax.m2u" --out "$work/infer8" --quiet --precision int8 "$work/frames/f0.pgm" ||
+    fail "m2u_infer --precision int8 on the calibrated model"
+  "$python" - "$work/infer8/f0.json" <<'PY' || fail "the INT8 run's JSON"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["precision"] == "int8", s["precision"]
+assert sum("dp4a" in l["arithmetic"] for l in s["layer_precision"]) > 20
+assert "precision_note" in s
+print("ok   int8 run: JSON precision int8, %d layers, note: %s" % (len(s["layer_precision"]), s["precision_note"]))
+PY
 fi
 
 # Raw dumps, as m2u_infer takes them.
