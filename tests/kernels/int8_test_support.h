@@ -29,6 +29,7 @@ namespace int8_test {
 using kernel_test::BufferShape;
 using kernel_test::DeviceInput;
 using kernel_test::view_of;
+using kernel_test::large_case_activations;
 using m2u_test::DeviceBuffer;
 
 // In the padded channels a kernel must write: a value no kernel produces

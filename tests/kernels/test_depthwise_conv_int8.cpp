@@ -117,9 +117,9 @@ QTensor run_depthwise_case(const DepthwiseCase& c, const std::vector<Int8Activat
 
 TEST_CASE("depthwise_conv_int8 matches the reference at stride 1 and 2 for every activation") {
   run_depthwise_case({"2x17x34 33 stride 1", 2, 17, 34, 33, 1, 0, 0, 0, 0, 40.0f},
-                     int8_activations(), 100);
+                     large_case_activations(int8_activations()), 100);
   run_depthwise_case({"2x17x34 19 stride 2", 2, 17, 34, 19, 2, 0, 0, 0, 0, 40.0f},
-                     int8_activations(), 200);
+                     large_case_activations(int8_activations()), 200);
   run_depthwise_case({"1x9x17 5 stride 2", 1, 9, 17, 5, 2, 0, 0, 0, 0, 40.0f}, int8_activations(),
                      300);
   run_depthwise_case({"1x9x17 72 stride 1", 1, 9, 17, 72, 1, 0, 0, 0, 0, 40.0f}, int8_activations(),

@@ -160,10 +160,10 @@ TEST_CASE_TEMPLATE("pointwise_conv matches the reference on every tile shape and
                    float, __half) {
   WorstError worst;
   // 33 -> 5 (16-channel tiles), 19 -> 33 (64-channel tiles), 5 -> 19 (32-channel tiles).
-  run_pointwise_case<T>({"2x17x34 33->5", 2, 17, 34, {33}, 0, 0, 5, 0, 0, false}, all_activations(),
-                        100, &worst);
+  run_pointwise_case<T>({"2x17x34 33->5", 2, 17, 34, {33}, 0, 0, 5, 0, 0, false},
+                        large_case_activations(all_activations()), 100, &worst);
   run_pointwise_case<T>({"2x17x34 19->33", 2, 17, 34, {19}, 0, 0, 33, 0, 0, false},
-                        all_activations(), 200, &worst);
+                        large_case_activations(all_activations()), 200, &worst);
   run_pointwise_case<T>({"1x9x18 5->19", 1, 9, 18, {5}, 0, 0, 19, 0, 0, false}, all_activations(),
                         300, &worst);
   // Several chunks of the reduction and several channel tiles.
@@ -175,7 +175,7 @@ TEST_CASE_TEMPLATE("pointwise_conv matches the reference on every tile shape and
 TEST_CASE_TEMPLATE("pointwise_conv adds a residual after any activation", T, float, __half) {
   WorstError worst;
   run_pointwise_case<T>({"2x17x34 19->33 residual", 2, 17, 34, {19}, 0, 0, 33, 0, 0, true},
-                        all_activations(), 500, &worst);
+                        large_case_activations(all_activations()), 500, &worst);
   run_pointwise_case<T>({"2x9x17 33->5 residual", 2, 9, 17, {33}, 0, 0, 5, 0, 0, true},
                         all_activations(), 600, &worst);
   MESSAGE(Precision<T>::name() << " pointwise_conv with residual worst relative error "

@@ -181,9 +181,9 @@ QTensor run_pointwise_case(const PointwiseCase& c, const std::vector<Int8Activat
 TEST_CASE("pointwise_conv_int8 matches the reference on every tile shape, activation and path") {
   // 33 -> 5 (16-channel tiles), 19 -> 33 (64-channel tiles), 5 -> 19 (32-channel tiles).
   run_pointwise_case({"2x17x34 33->5", 2, 17, 34, {33}, 0, 0, 5, 0, 0, false, 127, {}},
-                     int8_activations(), 100);
+                     large_case_activations(int8_activations()), 100);
   run_pointwise_case({"2x17x34 19->33", 2, 17, 34, {19}, 0, 0, 33, 0, 0, false, 127, {}},
-                     int8_activations(), 200);
+                     large_case_activations(int8_activations()), 200);
   run_pointwise_case({"1x9x18 5->19", 1, 9, 18, {5}, 0, 0, 19, 0, 0, false, 127, {}},
                      int8_activations(), 300);
   // Several chunks of the reduction and several channel tiles.
@@ -193,7 +193,7 @@ TEST_CASE("pointwise_conv_int8 matches the reference on every tile shape, activa
 
 TEST_CASE("pointwise_conv_int8 adds a residual after any activation") {
   run_pointwise_case({"2x17x34 19->33 residual", 2, 17, 34, {19}, 0, 0, 33, 0, 0, true, 127, {}},
-                     int8_activations(), 500);
+                     large_case_activations(int8_activations()), 500);
   run_pointwise_case({"2x9x17 33->5 residual", 2, 9, 17, {33}, 0, 0, 5, 0, 0, true, 127, {}},
                      int8_activations(), 600);
 }

@@ -6,10 +6,13 @@
 # parallel, f16x2 and dp4a as the device computes them), checked against
 # the same CPU references as in the emulation - the same test sources
 # (tests/kernels/test_*.cpp), a third executor beside the emulation and a
-# real GPU - and the whole network once on the Nano (tests/engine: a 37x70
-# frame, padded to 48x80, against the CPU reference). The tests' shapes are
+# real GPU - and the whole network once on the Nano (tests/engine: a 21x35
+# frame, padded to 32x48, against the CPU reference). The tests' shapes are
 # the emulation's (already small: at most 2x17x34 pixels, <= 130 channels);
-# in the cuda flavour each test runs one schedule instead of eight seeds.
+# in the cuda flavour each test runs one schedule instead of eight seeds,
+# and under the simulator (M2U_UNDER_SIMULATOR=1) the 2x17x34 cases of the
+# 1x1 and depthwise suites run with ReLU6 only, their smaller cases with
+# every activation (tests/kernels/kernel_test_support.h).
 #
 # Steps: the CUDA 11.8 tree (tests/cuda118/install_cuda118.sh, cached), the
 # simulator (../shared/tools/gpgpu-sim/build.sh, cached in
@@ -25,8 +28,9 @@
 # in the kNative kernels on sm_61 and sm_87, none in any kernel on sm_53),
 # on device_check's PTX from nvcc 11.8 (build/sim87/int8_ptx).
 # Writes build/sim53/sim_kernels.md: per configuration and kernel the
-# launches, simulated cycles, thread-instructions and global-memory
-# transactions - figures of modelled GPUs, not timings of a Jetson.
+# launches, simulated cycles, thread-instructions, global-memory
+# transactions and DRAM bytes read and written - figures of modelled GPUs,
+# not timings of a Jetson.
 # Without ../shared/tools/gpgpu-sim the step is skipped, and says so.
 # Ends with "sim: N passed, M failed". Environment: M2U_JOBS (default 2).
 set -euo pipefail
@@ -101,7 +105,7 @@ echo "sim: dp4a PTX rule (kNative dp4a on sm_61/sm_87, none on sm_53): $( ((ptx_
 NANO_RUNS="$NANO/sim_runs"
 ORIN_RUNS="$ORIN/sim_runs"
 rm -rf "$NANO_RUNS" "$ORIN_RUNS"
-runs=("$NANO_RUNS/engine_device_37x70|$NANO/tests/engine/test_engine|--test-case=the whole network on device memory*|JetsonNano_approx")
+runs=("$NANO_RUNS/engine_device_21x35|$NANO/tests/engine/test_engine|--test-case=the whole network on device memory*|JetsonNano_approx")
 longest=(test_kernel_pointwise_conv test_kernel_depthwise_conv test_kernel_mask_kernels test_kernel_conv_stem)
 for test in "${longest[@]}" $(printf '%s\n' "${tests[@]}" | grep -vxF "$(printf '%s\n' "${longest[@]}")"); do
   runs+=("$NANO_RUNS/$test|$NANO/tests/kernels/$test||JetsonNano_approx")
@@ -112,12 +116,22 @@ done
 
 # Each test in its own folder with its configuration; the simulator's
 # settings (env.sh) put its libcudart.so.11.0 first on LD_LIBRARY_PATH.
+# Two changes to the shipped configurations, so that a kernel's DRAM bytes at
+# the tests' small shapes are those it moves at full size, where no
+# activation fits in the 256 KB (Nano) L2: cudaMemcpy does not fill the L2
+# (-gpgpu_perf_sim_memcpy 0: a kernel's inputs come from DRAM) and the L2
+# writes through (its outputs reach DRAM, as a full-size frame's are
+# evicted there). Cycles include that traffic.
 dirs=()
 for run in "${runs[@]}"; do
   IFS='|' read -r dir _ _ config <<<"$run"
   dirs+=("$dir")
   mkdir -p "$dir"
   cp "$SIM_SOURCE/configs/$config/"* "$dir/"
+  sed -i 's/^-gpgpu_perf_sim_memcpy 1$/-gpgpu_perf_sim_memcpy 0/; s/^\(-gpgpu_cache:dl2 S:[0-9:]*,L:\)B:/\1T:/' \
+    "$dir/gpgpusim.config"
+  grep -q '^-gpgpu_perf_sim_memcpy 0$' "$dir/gpgpusim.config" && grep -q '^-gpgpu_cache:dl2 S:[0-9:]*,L:T:' "$dir/gpgpusim.config" \
+    || { echo "sim: $config's gpgpusim.config has no memcpy-fill or write-back L2 line to change"; exit 1; }
 done
 export SIM
 run_one() {
@@ -126,7 +140,7 @@ run_one() {
   start=$(date +%s)
   # shellcheck disable=SC1091
   source "$SIM/env.sh"
-  (cd "$dir" && "$binary" ${arguments:+"$arguments"} >"$dir/log.txt" 2>&1) || status=$?
+  (cd "$dir" && M2U_UNDER_SIMULATOR=1 "$binary" ${arguments:+"$arguments"} >"$dir/log.txt" 2>&1) || status=$?
   echo "$status" >"$dir/status"
   echo "sim: ${config%%_*} $(basename "$dir"): $( ((status == 0)) && echo passed || echo "FAILED (exit $status)") in $(($(date +%s) - start)) s"
 }
