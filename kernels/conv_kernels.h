@@ -14,6 +14,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
+
 #include "activation.h"
 #include "tensor_view.h"
 
@@ -45,6 +47,47 @@ template <typename T>
 cudaError_t depthwise_conv(TensorView<const T> input, TensorView<T> output, const float* weight,
                            const float* bias, int stride, KernelActivation activation,
                            cudaStream_t stream);
+
+// ---- Backward (decoder fine-tuning; FP32 storage and arithmetic)
+//
+// The weight gradients of a convolution with folded weights W' and bias b'
+// are sums over pixels. Each kernel splits the pixels into
+// weight_gradient_blocks(pixels) blocks and writes one row of partial sums
+// per block, in a fixed order; sum_block_partials (training_kernels.h)
+// adds the rows in block order: no atomics, and two runs give bit-identical
+// gradients. Input gradients need no kernel of their own: the one of a 1x1
+// convolution is pointwise_conv with the transposed weights, the one of a
+// stride-1 depthwise convolution depthwise_conv with the taps flipped
+// (both with a zero bias and kLinear).
+
+// The number of pixel blocks (rows of partials) for `pixels` pixels:
+// ceil(pixels / 64), at most 256. 0 for 0 pixels.
+constexpr int kMaxWeightGradientBlocks = 256;
+inline int weight_gradient_blocks(size_t pixels) {
+  const size_t blocks = (pixels + 63) / 64;
+  return blocks < kMaxWeightGradientBlocks ? static_cast<int>(blocks) : kMaxWeightGradientBlocks;
+}
+
+// Partial sums of the 1x1 convolution's gradients, given its input and
+// dL/d(output) g (of the input's pixel grid; g.channels = Cout): with
+// K = padded_channels<float>(input.channels),
+//   partials[b][co][k] = sum over block b's pixels p of g[p][co] * in[p][k] (k < K),
+//   partials[b][co][K] = sum over block b's pixels p of g[p][co]   (the bias),
+// weight_gradient_blocks(pixels) * Cout * (K + 1) floats.
+cudaError_t pointwise_weight_gradient(TensorView<const float> input,
+                                      TensorView<const float> output_gradient, float* partials,
+                                      cudaStream_t stream);
+
+// Partial sums of the 3x3 depthwise convolution's gradients (padding 1,
+// stride 1 or 2; g of the output's grid, g.channels = input.channels = C):
+//   partials[b][c][ky * 3 + kx] = sum over block b's output pixels of
+//       g[n][oy][ox][c] * in[n][oy * stride - 1 + ky][ox * stride - 1 + kx][c]
+//       (0 outside the input),
+//   partials[b][c][9] = sum over block b's output pixels of g[n][oy][ox][c],
+// weight_gradient_blocks(output pixels) * C * 10 floats.
+cudaError_t depthwise_weight_gradient(TensorView<const float> input,
+                                      TensorView<const float> output_gradient, int stride,
+                                      float* partials, cudaStream_t stream);
 
 }  // namespace m2u
 

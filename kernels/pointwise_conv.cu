@@ -18,6 +18,14 @@
 // Per output pixel (K = padded input channels, Cout outputs): 2 K Cout
 // FLOPs. Minimal DRAM traffic: (K + Cout_pad, + Cout_pad with a residual)
 // * 4 bytes, plus the weights once.
+//
+// Backward: pointwise_weight_gradient, one thread per (output channel co,
+// input column k) of a block row of pairs (blockIdx.y) and one pixel range
+// per blockIdx.x; each thread sums g[p][co] * in[p][k] over its range in
+// pixel order (k = K: the bias, in = 1) and writes one partial. Per pixel
+// 2 Cout (K + 1) FLOPs; minimal DRAM traffic (K + Cout_pad) * 4 bytes a
+// pixel (the rows re-read by the block's threads come from cache), plus
+// the partials.
 #include "conv_kernels.h"
 #include "device_math.cuh"
 #include "pointwise_epilogue.cuh"
@@ -129,7 +137,48 @@ cudaError_t launch_pointwise(TensorView<const float> input, TensorView<float> ou
                 activation, residual, padded_channels<float>(input.channels), padded_out_channels);
 }
 
+constexpr int kGradientThreads = 256;
+
+__global__ void kernel_pointwise_weight_gradient(TensorView<const float> input,
+                                                 TensorView<const float> gradient, float* partials,
+                                                 int columns, int pixels_per_block) {
+  const int pairs = gradient.channels * (columns + 1);
+  const int pair = static_cast<int>(blockIdx.y * blockDim.x + threadIdx.x);
+  if (pair >= pairs) return;
+  const int co = pair / (columns + 1), k = pair % (columns + 1);
+  const int pixels = static_cast<int>(gradient.pixel_count());
+  const int begin = static_cast<int>(blockIdx.x) * pixels_per_block;
+  const int end = min(begin + pixels_per_block, pixels);
+  float sum = 0.0f;
+  for (int p = begin; p < end; ++p) {
+    const float g = __ldg(gradient.data + static_cast<size_t>(p) * gradient.pixel_stride + co);
+    const float x = k < columns ? __ldg(input.data + static_cast<size_t>(p) * input.pixel_stride + k) : 1.0f;
+    sum = fmaf(g, x, sum);
+  }
+  partials[static_cast<size_t>(blockIdx.x) * pairs + pair] = sum;
+}
+
 }  // namespace
+
+cudaError_t pointwise_weight_gradient(TensorView<const float> input,
+                                      TensorView<const float> output_gradient, float* partials,
+                                      cudaStream_t stream) {
+  if (!valid_view(input) || !valid_view(output_gradient) || partials == nullptr ||
+      output_gradient.batch != input.batch || output_gradient.height != input.height ||
+      output_gradient.width != input.width) {
+    return cudaErrorInvalidValue;
+  }
+  const int columns = padded_channels<float>(input.channels);
+  const long long pairs = static_cast<long long>(output_gradient.channels) * (columns + 1);
+  const int blocks = weight_gradient_blocks(input.pixel_count());
+  const long long pair_blocks = (pairs + kGradientThreads - 1) / kGradientThreads;
+  if (pair_blocks > kMaxGridRows) return cudaErrorInvalidValue;
+  const int pixels_per_block = static_cast<int>((input.pixel_count() + blocks - 1) / blocks);
+  return launch("pointwise_weight_gradient", kernel_pointwise_weight_gradient,
+                dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(pair_blocks)),
+                dim3(kGradientThreads), 0, stream, input, output_gradient, partials, columns,
+                pixels_per_block);
+}
 
 template <>
 cudaError_t pointwise_conv<float>(TensorView<const float> input, TensorView<float> output,

@@ -18,6 +18,14 @@ namespace m2u {
 template <typename T>
 cudaError_t upsample_bilinear2x(TensorView<const T> input, TensorView<T> output, cudaStream_t stream);
 
+// Backward (decoder fine-tuning, FP32): input_gradient (N, H, W, C) =
+// dL/d(input) of upsample_bilinear2x from output_gradient (N, 2H, 2W, C):
+// each input pixel gathers the gradients of the output pixels it
+// contributed to, times its weights (no atomics). `output_gradient` is
+// usually a slice: the upsampled part of a concat buffer's gradient.
+cudaError_t upsample_bilinear2x_backward(TensorView<const float> output_gradient,
+                                         TensorView<float> input_gradient, cudaStream_t stream);
+
 }  // namespace m2u
 
 #endif  // M2U_KERNELS_UPSAMPLE_KERNELS_H
