@@ -66,13 +66,12 @@ constexpr int kGradientColumns = 10;  // 9 taps and the bias
 
 __global__ void kernel_depthwise_weight_gradient(TensorView<const float> input,
                                                  TensorView<const float> gradient, int stride,
-                                                 float* partials, int pixels_per_block) {
+                                                 float* partials, int pixels, int pixels_per_block) {
   const int pairs = gradient.channels * kGradientColumns;
   const int pair = static_cast<int>(blockIdx.y * blockDim.x + threadIdx.x);
   if (pair >= pairs) return;
   const int c = pair / kGradientColumns, tap = pair % kGradientColumns;
   const int ky = tap / 3, kx = tap % 3;
-  const int pixels = static_cast<int>(gradient.pixel_count());
   const int begin = static_cast<int>(blockIdx.x) * pixels_per_block;
   const int end = min(begin + pixels_per_block, pixels);
   float sum = 0.0f;
@@ -113,7 +112,7 @@ cudaError_t depthwise_weight_gradient(TensorView<const float> input,
   return launch("depthwise_weight_gradient", kernel_depthwise_weight_gradient,
                 dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(pair_blocks)),
                 dim3(kGradientThreads), 0, stream, input, output_gradient, stride, partials,
-                pixels_per_block);
+                static_cast<int>(pixels), pixels_per_block);
 }
 
 template <>

@@ -141,12 +141,11 @@ constexpr int kGradientThreads = 256;
 
 __global__ void kernel_pointwise_weight_gradient(TensorView<const float> input,
                                                  TensorView<const float> gradient, float* partials,
-                                                 int columns, int pixels_per_block) {
+                                                 int columns, int pixels, int pixels_per_block) {
   const int pairs = gradient.channels * (columns + 1);
   const int pair = static_cast<int>(blockIdx.y * blockDim.x + threadIdx.x);
   if (pair >= pairs) return;
   const int co = pair / (columns + 1), k = pair % (columns + 1);
-  const int pixels = static_cast<int>(gradient.pixel_count());
   const int begin = static_cast<int>(blockIdx.x) * pixels_per_block;
   const int end = min(begin + pixels_per_block, pixels);
   float sum = 0.0f;
@@ -177,7 +176,7 @@ cudaError_t pointwise_weight_gradient(TensorView<const float> input,
   return launch("pointwise_weight_gradient", kernel_pointwise_weight_gradient,
                 dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(pair_blocks)),
                 dim3(kGradientThreads), 0, stream, input, output_gradient, partials, columns,
-                pixels_per_block);
+                static_cast<int>(input.pixel_count()), pixels_per_block);
 }
 
 template <>
