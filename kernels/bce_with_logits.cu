@@ -11,6 +11,8 @@
 // the loss is bit-identical from run to run. Per element about 20 FLOPs
 // (two exponentials and a log); DRAM traffic 12 bytes an element plus 4
 // per block.
+#include <climits>
+
 #include "device_math.cuh"
 #include "launch.h"
 #include "launcher_support.h"
@@ -55,7 +57,10 @@ __global__ void kernel_bce_with_logits(TensorView<const float> logits, TensorVie
 
 RowGroupLaunch bce_launch(const TensorView<const float>& logits) {
   const int groups = padded_channels<float>(logits.channels) / ChannelAlignment<float>::value;
-  return row_group_launch(logits.batch, logits.height, logits.width, groups);
+  RowGroupLaunch shape = row_group_launch(logits.batch, logits.height, logits.width, groups);
+  // One loss partial per block, indexed as an int.
+  if (static_cast<unsigned long long>(shape.grid.x) * shape.grid.y * shape.grid.z > INT_MAX) shape.fits = false;
+  return shape;
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ cudaError_t soft_dice_sums(TensorView<const float> logits, TensorView<const floa
   }
   const int groups = padded_channels<float>(logits.channels) / ChannelAlignment<float>::value;
   const RowGroupLaunch shape = row_group_launch(logits.batch, logits.height, logits.width, groups);
-  if (!shape.fits) return cudaErrorInvalidValue;
+  if (!shape.fits || bce_loss_blocks(logits) == 0) return cudaErrorInvalidValue;  // its partials: one per block
   return launch("soft_dice_sums", kernel_soft_dice_sums, shape.grid, shape.block, 0, stream, logits, targets,
                 valid_height, valid_width, partials, groups);
 }
@@ -103,7 +103,7 @@ cudaError_t soft_dice_gradient(TensorView<const float> logits, TensorView<const 
   }
   const int groups = padded_channels<float>(logits.channels) / ChannelAlignment<float>::value;
   const RowGroupLaunch shape = row_group_launch(logits.batch, logits.height, logits.width, groups);
-  if (!shape.fits) return cudaErrorInvalidValue;
+  if (!shape.fits || bce_loss_blocks(logits) == 0) return cudaErrorInvalidValue;  // its partials: one per block
   return launch("soft_dice_gradient", kernel_soft_dice_gradient, shape.grid, shape.block, 0, stream, logits,
                 targets, valid_height, valid_width, sums, smoothing, gradient, groups);
 }
