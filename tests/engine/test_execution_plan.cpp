@@ -46,6 +46,35 @@ TEST_CASE("plans hold their invariants for Cin 1 and 3, with and without kept st
   }
 }
 
+TEST_CASE("decoder fine-tuning's plan: every buffer a decoder step touches keeps its bytes to the end") {
+  for (int in_channels : {1, 3}) {
+    const m2u::ExecutionPlan plan = m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 4, 4, false, true);
+    check_invariants(plan);
+    size_t first_decoder = 0;
+    while (plan.steps[first_decoder].kind != m2u::StepKind::kUpsample) ++first_decoder;
+    int kept = 0;
+    for (size_t i = first_decoder; i < plan.steps.size(); ++i) {
+      for (const m2u::PlannedView* v : {&plan.steps[i].input, &plan.steps[i].output}) {
+        if (v->buffer < 0) continue;
+        const m2u::PlannedBuffer& b = plan.buffers[v->buffer];
+        CHECK_MESSAGE(b.last_step == static_cast<int>(plan.steps.size()), b.name);
+        // Nothing written after this buffer's first use reuses its bytes.
+        for (const m2u::PlannedBuffer& other : plan.buffers) {
+          if (&other == &b || other.last_step < b.first_step) continue;
+          CHECK_MESSAGE(!(b.offset < other.offset + other.bytes && other.offset < b.offset + b.bytes),
+                        b.name << " shares bytes with " << other.name);
+        }
+        ++kept;
+      }
+    }
+    CHECK(kept > 0);
+    // The encoder still shares: the plan is smaller than one without reuse.
+    size_t all = 0;
+    for (const m2u::PlannedBuffer& b : plan.buffers) all += b.bytes;
+    CHECK(plan.arena_bytes < all);
+  }
+}
+
 TEST_CASE("frame sizes are padded to multiples of 16") {
   const m2u::ExecutionPlan plan = m2u::make_execution_plan(arch(1), 1, 40, 70, 4, 4, false);
   CHECK(plan.max_height == 48);

@@ -110,7 +110,8 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
                          : precision == M2U_PRECISION_INT8 ? sizeof(int8_t)
                                                             : sizeof(float);
   e.plan_ = make_execution_plan(model.architecture, options.max_batch, options.max_height, options.max_width,
-                                static_cast<int>(16 / element), element, options.keep_stage_outputs);
+                                static_cast<int>(16 / element), element, options.keep_stage_outputs,
+                                options.keep_decoder_activations);
   PackedWeights packed;
   std::string packing_problem;
   if (!pack_weights(model, e.plan_, &packed, &packing_problem)) {
@@ -236,12 +237,34 @@ m2u_status Engine::cuda_failure(const char* what, cudaError_t error) {
 }
 
 m2u_status Engine::check_images(const m2u_image& input, const m2u_image& output) {
-  for (const m2u_image* image : {&input, &output}) {
-    const char* which = image == &input ? "input" : "output";
-    if (!image->data) return fail(M2U_ERROR_INVALID_ARGUMENT, std::string(which) + ": data is NULL");
-    if (!valid_dtype(image->dtype) || !valid_memory(image->memory)) {
-      return fail(M2U_ERROR_INVALID_ARGUMENT, std::string(which) + ": unknown dtype or memory kind");
-    }
+  const m2u_status checked = check_input(input);
+  if (checked != M2U_OK) return checked;
+  if (!output.data) return fail(M2U_ERROR_INVALID_ARGUMENT, "output: data is NULL");
+  if (!valid_dtype(output.dtype) || !valid_memory(output.memory)) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "output: unknown dtype or memory kind");
+  }
+  if (output.batch != input.batch || output.height != input.height || output.width != input.width ||
+      output.channels != architecture_.out_channels) {
+    return fail(M2U_ERROR_SHAPE, "output is " + std::to_string(output.batch) + " x " +
+                                     std::to_string(output.channels) + " x " + std::to_string(output.height) +
+                                     " x " + std::to_string(output.width) + "; expected " +
+                                     std::to_string(input.batch) + " x " +
+                                     std::to_string(architecture_.out_channels) + " x " +
+                                     std::to_string(input.height) + " x " + std::to_string(input.width));
+  }
+  const Strides out = output_strides(output);
+  const size_t out_row = static_cast<size_t>(output.width) * dtype_bytes(output.dtype);
+  if (out.row < out_row || out.plane < out.row * (output.height - 1) + out_row ||
+      out.image < out.plane * (output.channels - 1) + out.row * (output.height - 1) + out_row) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "output strides are smaller than its rows, planes or images");
+  }
+  return M2U_OK;
+}
+
+m2u_status Engine::check_input(const m2u_image& input) {
+  if (!input.data) return fail(M2U_ERROR_INVALID_ARGUMENT, "input: data is NULL");
+  if (!valid_dtype(input.dtype) || !valid_memory(input.memory)) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "input: unknown dtype or memory kind");
   }
   const int max_batch = plan_.max_batch;
   if (input.batch < 1 || input.batch > max_batch || input.height < 1 || input.width < 1 ||
@@ -263,25 +286,10 @@ m2u_status Engine::check_images(const m2u_image& input, const m2u_image& output)
     return fail(M2U_ERROR_INVALID_ARGUMENT, "input significant_bits is " +
                                                 std::to_string(input.significant_bits) + ", expected 0..16");
   }
-  if (output.batch != input.batch || output.height != input.height || output.width != input.width ||
-      output.channels != architecture_.out_channels) {
-    return fail(M2U_ERROR_SHAPE, "output is " + std::to_string(output.batch) + " x " +
-                                     std::to_string(output.channels) + " x " + std::to_string(output.height) +
-                                     " x " + std::to_string(output.width) + "; expected " +
-                                     std::to_string(input.batch) + " x " +
-                                     std::to_string(architecture_.out_channels) + " x " +
-                                     std::to_string(input.height) + " x " + std::to_string(input.width));
-  }
   const Strides in = input_strides(input);
   const size_t in_row = static_cast<size_t>(input.width) * input.channels * dtype_bytes(input.dtype);
   if (in.row < in_row || in.image < in.row * (input.height - 1) + in_row) {
     return fail(M2U_ERROR_INVALID_ARGUMENT, "input strides are smaller than its rows or images");
-  }
-  const Strides out = output_strides(output);
-  const size_t out_row = static_cast<size_t>(output.width) * dtype_bytes(output.dtype);
-  if (out.row < out_row || out.plane < out.row * (output.height - 1) + out_row ||
-      out.image < out.plane * (output.channels - 1) + out.row * (output.height - 1) + out_row) {
-    return fail(M2U_ERROR_INVALID_ARGUMENT, "output strides are smaller than its rows, planes or images");
   }
   return M2U_OK;
 }
@@ -324,6 +332,11 @@ TensorView<T> Engine::view(const PlannedView& planned, int batch, int padded_hei
   const float scale = buffer_scales_.empty() ? 1.0f : buffer_scales_[planned.buffer];
   return TensorView<T>{base + planned.channel_offset, batch, padded_height / buffer.downscale,
                        padded_width / buffer.downscale, planned.channels, buffer.pixel_stride, scale};
+}
+
+TensorView<float> Engine::float_view(const PlannedView& planned, int batch, int padded_height,
+                                     int padded_width) const {
+  return view<float>(planned, batch, padded_height, padded_width);
 }
 
 template <typename T>
@@ -378,10 +391,11 @@ m2u_status Engine::upload_statistics(const PixelImage& pixels, int batch) {
 template <typename T>
 m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
                                 unsigned long long* nonfinite_counts, int batch, int padded_height,
-                                int padded_width) {
+                                int padded_width, bool with_output) {
   const m2u_status statistics = upload_statistics(pixels, batch);
   if (statistics != M2U_OK) return statistics;
   for (const PlannedStep& step : plan_.steps) {
+    if (step.kind == StepKind::kOutput && !with_output) continue;
     const TensorView<T> out =
         step.output.buffer >= 0 ? view<T>(step.output, batch, padded_height, padded_width) : TensorView<T>{};
     TensorView<const T> in{};
@@ -433,16 +447,54 @@ cudaError_t Engine::observe(const PlannedStep& step, const TensorView<float>& ou
   return observer_->after_step(step, written, stream_);
 }
 
-m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
-  last_error_.clear();
-  const m2u_status checked = check_images(input, output);
-  if (checked != M2U_OK) return checked;
+m2u_status Engine::launch(const m2u_image& input, const ProbabilityImage& probabilities, bool with_output) {
   const cudaError_t selected = cudaSetDevice(device_);
   if (selected != cudaSuccess) return cuda_failure("cudaSetDevice", selected);
   PixelImage pixels{};
   const m2u_status staged = stage_input(input, &pixels);
   if (staged != M2U_OK) return staged;
+  // Only float input can hold NaN or infinity: count it (U8 / U16 pay nothing).
+  const bool float_input = input.dtype == M2U_DTYPE_F32;
+  if (float_input && !nonfinite_report_pending_) {
+    const cudaError_t zeroed =
+        cudaMemsetAsync(nonfinite_counts_, 0, plan_.max_batch * sizeof(unsigned long long), stream_);
+    if (zeroed != cudaSuccess) return cuda_failure("zeroing the non-finite input counters", zeroed);
+  }
+  unsigned long long* counts = float_input ? nonfinite_counts_ : nullptr;
+  const int padded_height = pad_to_spatial_multiple(input.height);
+  const int padded_width = pad_to_spatial_multiple(input.width);
+  const int batch = input.batch;
+  const m2u_status ran =
+      precision_ == M2U_PRECISION_FP16
+          ? launch_steps<__half>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output)
+      : precision_ == M2U_PRECISION_INT8
+          ? launch_steps<int8_t>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output)
+          : launch_steps<float>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output);
+  if (ran != M2U_OK) return ran;
+  if (float_input) {
+    const cudaError_t copied = cudaMemcpyAsync(nonfinite_counts_host_, nonfinite_counts_,
+                                               plan_.max_batch * sizeof(unsigned long long),
+                                               cudaMemcpyDeviceToHost, stream_);
+    if (copied != cudaSuccess) return cuda_failure("copying the non-finite input counters", copied);
+    nonfinite_report_pending_ = true;
+  }
+  return M2U_OK;
+}
 
+m2u_status Engine::run_features(const m2u_image& input) {
+  last_error_.clear();
+  if (precision_ != M2U_PRECISION_FP32) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "run_features: FP32 engines only");
+  }
+  const m2u_status checked = check_input(input);
+  if (checked != M2U_OK) return checked;
+  return launch(input, ProbabilityImage{}, false);
+}
+
+m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
+  last_error_.clear();
+  const m2u_status checked = check_images(input, output);
+  if (checked != M2U_OK) return checked;
   const Strides out = output_strides(output);
   ProbabilityImage probabilities{};
   probabilities.type = pixel_type(output.dtype);
@@ -459,30 +511,8 @@ m2u_status Engine::run(const m2u_image& input, const m2u_image& output) {
     probabilities.channel_stride_bytes = probabilities.row_stride_bytes * output.height;
     probabilities.image_stride_bytes = probabilities.channel_stride_bytes * output.channels;
   }
-  // Only float input can hold NaN or infinity: count it (U8 / U16 pay nothing).
-  const bool float_input = input.dtype == M2U_DTYPE_F32;
-  if (float_input && !nonfinite_report_pending_) {
-    const cudaError_t zeroed =
-        cudaMemsetAsync(nonfinite_counts_, 0, plan_.max_batch * sizeof(unsigned long long), stream_);
-    if (zeroed != cudaSuccess) return cuda_failure("zeroing the non-finite input counters", zeroed);
-  }
-  unsigned long long* counts = float_input ? nonfinite_counts_ : nullptr;
-  const int padded_height = pad_to_spatial_multiple(input.height);
-  const int padded_width = pad_to_spatial_multiple(input.width);
-  const m2u_status ran =
-      precision_ == M2U_PRECISION_FP16
-          ? launch_steps<__half>(pixels, probabilities, counts, input.batch, padded_height, padded_width)
-      : precision_ == M2U_PRECISION_INT8
-          ? launch_steps<int8_t>(pixels, probabilities, counts, input.batch, padded_height, padded_width)
-          : launch_steps<float>(pixels, probabilities, counts, input.batch, padded_height, padded_width);
+  const m2u_status ran = launch(input, probabilities, true);
   if (ran != M2U_OK) return ran;
-  if (float_input) {
-    const cudaError_t copied = cudaMemcpyAsync(nonfinite_counts_host_, nonfinite_counts_,
-                                               plan_.max_batch * sizeof(unsigned long long),
-                                               cudaMemcpyDeviceToHost, stream_);
-    if (copied != cudaSuccess) return cuda_failure("copying the non-finite input counters", copied);
-    nonfinite_report_pending_ = true;
-  }
   if (on_host(output)) {
     for (int n = 0; n < output.batch; ++n) {
       for (int c = 0; c < output.channels; ++c) {

@@ -44,6 +44,9 @@ struct EngineOptions {
   m2u_precision precision = M2U_PRECISION_FP32;  // FP32 or FP16
   cudaStream_t stream = nullptr;  // nullptr: the engine creates its own
   bool keep_stage_outputs = false;  // tests: keep every stage readable after a run
+  // Decoder fine-tuning (trainer.h): every decoder buffer stays readable
+  // after a run (execution_plan.h); FP32 only.
+  bool keep_decoder_activations = false;
 };
 
 class Engine {
@@ -56,6 +59,10 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   m2u_status run(const m2u_image& input, const m2u_image& output);
+  // Decoder fine-tuning: the forward up to the final conv's input (every
+  // step but the output step), queued on the stream; nothing is copied out
+  // and pageable input does not wait for the stream. FP32 engines.
+  m2u_status run_features(const m2u_image& input);
   m2u_status synchronize();
   m2u_status query(int* done);
   // nullptr: per-frame statistics again (see m2u_engine_set_input_statistics).
@@ -68,6 +75,14 @@ class Engine {
   const Architecture& architecture() const { return architecture_; }
   // nullptr: none. The observer must outlive the runs it sees.
   void set_step_observer(StepObserver* observer) { observer_ = observer; }
+  cudaStream_t stream() const { return stream_; }
+  // Decoder fine-tuning: the FP32 arena view of a planned view for a frame
+  // of batch x padded_height x padded_width, and conv `conv`'s folded
+  // weights and bias in the device weight array, in the kernels' layout
+  // (packed_weights.h), for the trainer to refold in place between runs.
+  TensorView<float> float_view(const PlannedView& planned, int batch, int padded_height, int padded_width) const;
+  float* folded_weight(int conv) const { return weights_ + packed_convs_[conv].weight_offset; }
+  float* folded_bias(int conv) const { return weights_ + packed_convs_[conv].bias_offset; }
 
   // Tests: the named stage output ("conv1".."decode1") of the last run of a
   // frame of batch x height x width, as NCHW floats (needs
@@ -79,13 +94,17 @@ class Engine {
   Engine() = default;
   m2u_status fail(m2u_status status, const std::string& message);
   m2u_status cuda_failure(const char* what, cudaError_t error);
+  m2u_status check_input(const m2u_image& input);
   m2u_status check_images(const m2u_image& input, const m2u_image& output);
+  // Statistics, staging and the steps of a checked input (`probabilities`
+  // unused without the output step).
+  m2u_status launch(const m2u_image& input, const ProbabilityImage& probabilities, bool with_output);
   m2u_status stage_input(const m2u_image& input, PixelImage* pixels);
   m2u_status upload_statistics(const PixelImage& pixels, int batch);
   template <typename T>
   m2u_status launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
                           unsigned long long* nonfinite_counts, int batch, int padded_height,
-                          int padded_width);
+                          int padded_width, bool with_output);
   // M2U_ERROR_INPUT when the runs since the last report met non-finite
   // input values (the stream must have finished them), else M2U_OK.
   m2u_status report_nonfinite_input();

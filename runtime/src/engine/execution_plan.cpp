@@ -99,7 +99,7 @@ class PlanBuilder {
               block.residual ? input : PlannedView{});
   }
 
-  void build(bool keep_stage_outputs) {
+  void build(bool keep_stage_outputs, bool keep_decoder_activations) {
     const int cin = arch_.in_channels;
     // Which decoder stage takes each skip (Architecture's StageSpec::skip_from):
     // the skip's producer writes straight into that stage's concat buffer,
@@ -177,6 +177,18 @@ class PlanBuilder {
         plan_.buffers[stage_out.at(name).buffer].last_step = static_cast<int>(plan_.steps.size());
       }
     }
+    if (keep_decoder_activations) {
+      // Every buffer a decoder step touches (its inputs, the concat buffers
+      // with their skips, its outputs) lives to the end: the backward pass
+      // reads them all after the forward.
+      size_t first_decoder = 0;
+      while (plan_.steps[first_decoder].kind != StepKind::kUpsample) ++first_decoder;
+      for (size_t i = first_decoder; i < plan_.steps.size(); ++i) {
+        for (const PlannedView* view : {&plan_.steps[i].input, &plan_.steps[i].output, &plan_.steps[i].residual}) {
+          if (view->buffer >= 0) plan_.buffers[view->buffer].last_step = static_cast<int>(plan_.steps.size());
+        }
+      }
+    }
   }
 
  private:
@@ -237,14 +249,14 @@ int pad_to_spatial_multiple(int size) {
 
 ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
                                   int max_width, int channel_alignment, size_t element_bytes,
-                                  bool keep_stage_outputs) {
+                                  bool keep_stage_outputs, bool keep_decoder_activations) {
   ExecutionPlan plan;
   plan.max_batch = max_batch;
   plan.max_height = pad_to_spatial_multiple(max_height);
   plan.max_width = pad_to_spatial_multiple(max_width);
   plan.channel_alignment = channel_alignment;
   plan.element_bytes = element_bytes;
-  PlanBuilder(arch, plan).build(keep_stage_outputs);
+  PlanBuilder(arch, plan).build(keep_stage_outputs, keep_decoder_activations);
   plan.arena_bytes = assign_offsets(plan.buffers);
   return plan;
 }

@@ -77,10 +77,12 @@ struct ExecutionPlan {
 // Plans the forward of `arch` for frames up to max_batch x max_height x
 // max_width (padded up to multiples of 16 here). `keep_stage_outputs`
 // extends the stage outputs' lifetimes to the end (for tests that compare
-// every stage; costs arena memory).
+// every stage; costs arena memory). `keep_decoder_activations` does the same
+// for every buffer a decoder step reads or writes (decoder fine-tuning's
+// backward pass reads them; the encoder's buffers are still shared).
 ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
                                   int max_width, int channel_alignment, size_t element_bytes,
-                                  bool keep_stage_outputs);
+                                  bool keep_stage_outputs, bool keep_decoder_activations = false);
 
 int pad_to_spatial_multiple(int size);
 

@@ -1,0 +1,243 @@
+// test_trainer.cpp - the training engine (runtime/src/train/trainer.h)
+// against the CPU reference's decoder gradients (which match PyTorch
+// autograd: tests/reference/test_reference_training.cpp): every trainable
+// tensor's gradient for both fixture models on a frame that is not a
+// multiple of 16; SGD with lr 1 moves each trainable parameter by exactly
+// -gradient and nothing else; frozen tensors bit-identical under each
+// schedule; two runs bit-identical; non-finite steps skipped and counted;
+// bad masks refused by name.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine_test_support.h"
+#include "fixture_file.h"
+#include "reference_training.h"
+#include "trainer.h"
+#include "weights_loader.h"
+
+namespace {
+
+constexpr int kHeight = 43, kWidth = 75;  // make_gradient_fixtures.py's valid region; padded to 48 x 80
+
+struct Case {
+  m2u::Model model;
+  m2u::ref::HostTensor input;    // the fixture's input, zero past kHeight x kWidth
+  m2u::ref::HostTensor targets;  // PyTorch fixture's target mask
+  std::vector<float> pixels;     // interleaved kHeight x kWidth input
+  std::vector<float> masks;      // planar kHeight x kWidth targets
+};
+
+Case load_case(const std::string& name) {
+  Case c;
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path(name + ".m2u"), &c.model, &error), error);
+  engine_test::use_identity_convention(c.model);
+  const m2u::ref::HostTensor full = m2u::ref::read_fixture_file(engine_test::fixture_path(name + ".m2uf")).at("input");
+  c.targets = m2u::ref::read_fixture_file(engine_test::fixture_path(name + "_grad.m2uf")).at("target");
+  c.input = m2u::ref::HostTensor(full.n, full.c, full.h, full.w, 0.0f);
+  for (int n = 0; n < full.n; ++n)
+    for (int ch = 0; ch < full.c; ++ch)
+      for (int y = 0; y < kHeight; ++y)
+        for (int x = 0; x < kWidth; ++x) c.input.at(n, ch, y, x) = full.at(n, ch, y, x);
+  c.pixels = engine_test::interleave(full, kHeight, kWidth);
+  for (int n = 0; n < c.targets.n; ++n)
+    for (int y = 0; y < kHeight; ++y)
+      for (int x = 0; x < kWidth; ++x) c.masks.push_back(c.targets.at(n, 0, y, x));
+  return c;
+}
+
+std::unique_ptr<m2u::Trainer> make_trainer(const m2u::Model& model, int batch, m2u::TrainSchedule schedule,
+                                           const m2u::OptimizerSettings& optimizer,
+                                           m2u::TrainLoss loss = m2u::TrainLoss::kBce) {
+  m2u::TrainerOptions options;
+  options.max_batch = batch;
+  options.max_height = kHeight;
+  options.max_width = kWidth;
+  options.schedule = schedule;
+  options.optimizer = optimizer;
+  options.loss = loss;
+  m2u_status status;
+  std::string error;
+  std::unique_ptr<m2u::Trainer> trainer = m2u::Trainer::create(model, options, &status, &error);
+  REQUIRE_MESSAGE(trainer, error);
+  return trainer;
+}
+
+m2u::TrainStepResult train_step(m2u::Trainer& trainer, Case& c) {
+  const int batch = c.input.n;
+  const m2u_image images = engine_test::host_image(c.pixels.data(), M2U_DTYPE_F32, batch, c.input.c, kHeight, kWidth);
+  const m2u_image masks = engine_test::host_image(c.masks.data(), M2U_DTYPE_F32, batch, 1, kHeight, kWidth);
+  m2u::TrainStepResult result;
+  REQUIRE_MESSAGE(trainer.step(images, masks, &result) == M2U_OK, trainer.last_error());
+  return result;
+}
+
+m2u::OptimizerSettings plain_sgd() {
+  m2u::OptimizerSettings sgd;
+  sgd.kind = m2u::Optimizer::kSgd;
+  sgd.learning_rate = 1.0f;
+  return sgd;
+}
+
+double normalised_error(const std::vector<float>& ours, const std::vector<float>& reference) {
+  double diff = 0.0, norm = 0.0;
+  for (size_t i = 0; i < ours.size(); ++i) {
+    diff += (static_cast<double>(ours[i]) - reference[i]) * (static_cast<double>(ours[i]) - reference[i]);
+    norm += static_cast<double>(reference[i]) * reference[i];
+  }
+  return std::sqrt(diff) / std::sqrt(norm);
+}
+
+void check_gradients(const std::string& name, m2u::TrainSchedule schedule, size_t expected_tensors) {
+  Case c = load_case(name);
+  const m2u::ref::DecoderGradients reference =
+      m2u::ref::decoder_gradients(c.model, c.input, c.targets, kHeight, kWidth);
+  std::unique_ptr<m2u::Trainer> trainer = make_trainer(c.model, c.input.n, schedule, plain_sgd());
+  const m2u::TrainStepResult result = train_step(*trainer, c);
+  CHECK_FALSE(result.skipped);
+  CHECK(std::fabs(result.loss - reference.loss) <= 1e-5 * reference.loss);
+  std::map<std::string, std::vector<float>> gradients;
+  REQUIRE(trainer->read_tensors(true, &gradients) == M2U_OK);
+  CHECK(gradients.size() == expected_tensors);
+  double worst = 0.0;
+  for (const auto& g : gradients) {
+    const auto found = reference.tensors.find(g.first);
+    REQUIRE_MESSAGE(found != reference.tensors.end(), name << ": the reference has no gradient for " << g.first);
+    REQUIRE(found->second.size() == g.second.size());
+    const double error = normalised_error(g.second, found->second);
+    CHECK_MESSAGE(error <= 1e-4, name << " " << g.first << ": normalised error " << error);
+    worst = std::max(worst, error);
+  }
+  MESSAGE(name << ": loss " << result.loss << " (reference " << reference.loss << "), " << gradients.size()
+               << " gradients, worst normalised error " << worst);
+}
+
+}  // namespace
+
+TEST_CASE("trainer gradients = the CPU reference's (and so PyTorch's): Cin 1, ReLU, the whole decoder") {
+  check_gradients("cin1_relu", m2u::TrainSchedule::kDecoder, 38);
+}
+
+TEST_CASE("trainer gradients = the CPU reference's: Cin 3, ReLU6, the whole decoder") {
+  check_gradients("cin3_relu6", m2u::TrainSchedule::kDecoder, 38);
+}
+
+TEST_CASE("trainer gradients under the other schedules: the last stage, the project convs") {
+  check_gradients("cin1_relu", m2u::TrainSchedule::kDecoderLast, 11);    // 3 convs x 3 + the final conv's 2
+  check_gradients("cin3_relu6", m2u::TrainSchedule::kDecoderProject, 12);  // 4 project convs x 3
+}
+
+TEST_CASE("SGD with lr 1: every trainable parameter moves by exactly -gradient, frozen tensors stay bit-identical") {
+  for (m2u::TrainSchedule schedule :
+       {m2u::TrainSchedule::kDecoder, m2u::TrainSchedule::kDecoderLast, m2u::TrainSchedule::kDecoderProject}) {
+    Case c = load_case("cin1_relu");
+    std::unique_ptr<m2u::Trainer> trainer = make_trainer(c.model, c.input.n, schedule, plain_sgd());
+    std::map<std::string, std::vector<float>> before, after, gradients, trainable;
+    REQUIRE(trainer->read_all_parameters(&before) == M2U_OK);
+    train_step(*trainer, c);
+    REQUIRE(trainer->read_all_parameters(&after) == M2U_OK);
+    REQUIRE(trainer->read_tensors(true, &gradients) == M2U_OK);
+    REQUIRE(trainer->read_tensors(false, &trainable) == M2U_OK);
+    int moved = 0, frozen = 0;
+    for (const auto& t : before) {
+      const std::vector<float>& now = after.at(t.first);
+      const auto g = gradients.find(t.first);
+      if (g == gradients.end()) {
+        CHECK_MESSAGE(now == t.second, t.first << " is frozen but changed");
+        ++frozen;
+        continue;
+      }
+      for (size_t i = 0; i < now.size(); ++i) {
+        REQUIRE_MESSAGE(now[i] == t.second[i] - g->second[i], t.first << "[" << i << "]");
+      }
+      CHECK(trainable.at(t.first) == now);
+      ++moved;
+    }
+    CHECK(moved == static_cast<int>(gradients.size()));
+    CHECK(frozen > 0);  // running statistics at least
+    // The trainer starts from the model's own tensors.
+    for (const auto& t : before) {
+      const m2u::Tensor* original = c.model.find(t.first);
+      REQUIRE_MESSAGE(original, t.first);
+      CHECK(original->values == t.second);
+    }
+  }
+}
+
+TEST_CASE("two identical runs give bit-identical weights (Adam, bce+dice, three steps)") {
+  m2u::OptimizerSettings adam;
+  adam.kind = m2u::Optimizer::kAdam;
+  adam.learning_rate = 1e-3f;
+  std::map<std::string, std::vector<float>> runs[2];
+  double losses[2][3];
+  for (int run = 0; run < 2; ++run) {
+    Case c = load_case("cin3_relu6");
+    std::unique_ptr<m2u::Trainer> trainer =
+        make_trainer(c.model, c.input.n, m2u::TrainSchedule::kDecoder, adam, m2u::TrainLoss::kBceDice);
+    for (int step = 0; step < 3; ++step) losses[run][step] = train_step(*trainer, c).loss;
+    REQUIRE(trainer->read_all_parameters(&runs[run]) == M2U_OK);
+    CHECK(trainer->updates() == 3);
+  }
+  CHECK(runs[0] == runs[1]);
+  for (int step = 0; step < 3; ++step) CHECK(losses[0][step] == losses[1][step]);
+  CHECK(losses[0][2] < losses[0][0]);
+}
+
+TEST_CASE("a non-finite loss or gradient skips the step, counted; the weights stay as they were") {
+  Case c = load_case("cin1_relu");
+  m2u::OptimizerSettings huge = plain_sgd();
+  huge.learning_rate = 3e38f;  // the first update overflows the weights to infinity
+  std::unique_ptr<m2u::Trainer> trainer = make_trainer(c.model, c.input.n, m2u::TrainSchedule::kDecoder, huge);
+  CHECK_FALSE(train_step(*trainer, c).skipped);
+  std::map<std::string, std::vector<float>> before, after;
+  REQUIRE(trainer->read_all_parameters(&before) == M2U_OK);
+  for (int i = 0; i < 2; ++i) {
+    const m2u::TrainStepResult result = train_step(*trainer, c);
+    CHECK(result.skipped);
+  }
+  REQUIRE(trainer->read_all_parameters(&after) == M2U_OK);
+  CHECK(before == after);
+  CHECK(trainer->updates() == 1);
+  CHECK(trainer->skipped_steps() == 2);
+  CHECK(trainer->skipped_in_a_row() == 2);
+}
+
+TEST_CASE("masks that do not fit are refused by name; nothing is trained") {
+  Case c = load_case("cin1_relu");
+  std::unique_ptr<m2u::Trainer> trainer =
+      make_trainer(c.model, c.input.n, m2u::TrainSchedule::kDecoder, plain_sgd());
+  const int batch = c.input.n;
+  const m2u_image images = engine_test::host_image(c.pixels.data(), M2U_DTYPE_F32, batch, 1, kHeight, kWidth);
+  m2u::TrainStepResult result;
+  m2u_image masks = engine_test::host_image(c.masks.data(), M2U_DTYPE_F32, batch, 1, kHeight - 1, kWidth);
+  CHECK(trainer->step(images, masks, &result) == M2U_ERROR_SHAPE);
+  CHECK(trainer->last_error().find("masks are") != std::string::npos);
+  masks.height = kHeight;
+  masks.memory = M2U_MEMORY_DEVICE;
+  CHECK(trainer->step(images, masks, &result) == M2U_ERROR_INVALID_ARGUMENT);
+  masks.memory = M2U_MEMORY_HOST;
+  const float saved = c.masks[17];
+  c.masks[17] = 2.0f;
+  CHECK(trainer->step(images, masks, &result) == M2U_ERROR_INPUT);
+  CHECK_MESSAGE(trainer->last_error().find("not in [0, 1]") != std::string::npos, trainer->last_error());
+  c.masks[17] = std::numeric_limits<float>::quiet_NaN();
+  CHECK(trainer->step(images, masks, &result) == M2U_ERROR_INPUT);
+  c.masks[17] = saved;
+  std::vector<float> bad_pixels = c.pixels;
+  bad_pixels[5] = std::numeric_limits<float>::infinity();
+  const m2u_image bad = engine_test::host_image(bad_pixels.data(), M2U_DTYPE_F32, batch, 1, kHeight, kWidth);
+  CHECK(trainer->step(bad, masks, &result) == M2U_ERROR_INPUT);
+  CHECK(trainer->updates() == 0);
+  // U8 masks: 0 background, anything else foreground.
+  std::vector<uint8_t> bytes(c.masks.size());
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = c.masks[i] > 0.5f ? static_cast<uint8_t>(1 + i % 254) : 0;
+  const m2u_image u8 = engine_test::host_image(bytes.data(), M2U_DTYPE_U8, batch, 1, kHeight, kWidth);
+  REQUIRE_MESSAGE(trainer->step(images, u8, &result) == M2U_OK, trainer->last_error());
+  CHECK(trainer->updates() == 1);
+}
