@@ -340,6 +340,121 @@ M2U_API m2u_status m2u_calibrator_scale_count(const m2u_calibrator* calibrator, 
 M2U_API m2u_status m2u_calibrator_get_scale(const m2u_calibrator* calibrator, int index, const char** name,
                                             float* scale);
 
+/* ---- Decoder fine-tuning on the device ----
+ *
+ *   m2u_trainer_options options;  m2u_trainer_options_init(&options);
+ *   options.max_batch = 4;  options.max_height = 256;  options.max_width = 256;
+ *   options.optimizer = M2U_OPTIMIZER_ADAM;  options.learning_rate = 1e-3f;
+ *   m2u_trainer_create(model, &options, &trainer);     // all memory here
+ *   m2u_trainer_step(trainer, &images, &masks, &loss, &skipped);  // per batch
+ *   m2u_trainer_evaluate(trainer, &val_images, &val_masks, &iou);
+ *   m2u_trainer_save(trainer, "tuned.m2u", NULL);      // atomic
+ *   m2u_trainer_destroy(trainer);
+ *
+ * The encoder is frozen and only runs forward; the decoder's convolutions
+ * (as options.schedule says), their batch norms' gamma and beta and the
+ * final 1x1 conv are trained as FP32 master weights, batch norm in eval
+ * form (running statistics unchanged). A step: the network forward in FP32
+ * keeping the decoder's activations, the loss from the logits (binary
+ * cross-entropy averaged over the images' own pixels, plus soft Dice with
+ * M2U_LOSS_BCE_DICE), the handwritten backward pass, the optimiser's update
+ * (PyTorch's torch.optim rules), the batch norm refolded for the next step.
+ * Weight gradients are reduced in a fixed order: two identical runs give
+ * bit-identical files. A step whose loss or any gradient is not finite
+ * updates nothing: *skipped is 1 and it is counted (m2u_trainer_get_stats);
+ * what to do after several in a row is the caller's choice.
+ *
+ * Images: as m2u_engine_run takes them (U8, U16, F32; grey or the model's
+ * channels; host, pinned or device memory), up to max_batch x max_height x
+ * max_width. Masks: batch x the model's out_channels planes of the images'
+ * height x width (m2u_image with channels = out_channels, planar like
+ * m2u_engine_run's output), host or pinned memory, U8 (0 background,
+ * anything else foreground) or F32 targets in [0, 1]
+ * (M2U_ERROR_INPUT otherwise).
+ *
+ * The saved file (weights/FORMAT.md) keeps raw batch norm, writes the
+ * trained tensors as F32 and every other one as it was, records the source
+ * file's SHA-256 and the training in its provenance, and drops INT8
+ * activation scales (they were measured on the old weights: calibrate the
+ * trained model again with m2u_calibrate before an INT8 engine takes it;
+ * FP32 and FP16 engines take it as it is). Memory: every buffer is
+ * allocated by m2u_trainer_create; a step allocates nothing. One thread at a
+ * time, like an engine. m2u_trainer_options and m2u_trainer_stats grow like
+ * the other options (struct_size first). */
+typedef struct m2u_trainer m2u_trainer;
+
+typedef enum m2u_train_schedule {
+  M2U_TRAIN_DECODER = 0,        /* every decoder conv and the final conv (default) */
+  M2U_TRAIN_DECODER_LAST = 1,   /* the last decoder stage (decode1's block) and the final conv */
+  M2U_TRAIN_DECODER_PROJECT = 2 /* the four decoder blocks' project convs only */
+} m2u_train_schedule;
+
+typedef enum m2u_train_loss {
+  M2U_LOSS_BCE = 0,     /* binary cross-entropy from logits (default) */
+  M2U_LOSS_BCE_DICE = 1 /* plus soft Dice, 1 - (2 sum p t + s) / (sum p + sum t + s) */
+} m2u_train_loss;
+
+typedef enum m2u_optimizer {
+  M2U_OPTIMIZER_SGD = 0,    /* momentum, weight decay */
+  M2U_OPTIMIZER_ADAM = 1,   /* beta1, beta2, epsilon, weight decay (default) */
+  M2U_OPTIMIZER_RMSPROP = 2 /* alpha, epsilon, momentum, weight decay */
+} m2u_optimizer;
+
+typedef struct m2u_trainer_options {
+  size_t struct_size;          /* set by m2u_trainer_options_init: the caller's sizeof */
+  int max_batch;               /* default 1 */
+  int max_height;              /* largest frame (default 256 x 256) */
+  int max_width;
+  int device;                  /* CUDA device index (default 0) */
+  m2u_train_schedule schedule; /* default M2U_TRAIN_DECODER */
+  m2u_train_loss loss;         /* default M2U_LOSS_BCE */
+  m2u_optimizer optimizer;     /* default M2U_OPTIMIZER_ADAM */
+  float learning_rate;         /* default 1e-3 */
+  float momentum;              /* SGD, RMSprop (default 0) */
+  float weight_decay;          /* L2, added to the gradient (default 0) */
+  float beta1, beta2;          /* Adam (default 0.9, 0.999) */
+  float alpha;                 /* RMSprop (default 0.99) */
+  float epsilon;               /* Adam, RMSprop (default 1e-8) */
+  float dice_smoothing;        /* M2U_LOSS_BCE_DICE's s (default 1) */
+} m2u_trainer_options;
+
+M2U_API void m2u_trainer_options_init_sized(m2u_trainer_options* options, size_t size);
+#define m2u_trainer_options_init(options) m2u_trainer_options_init_sized((options), sizeof(*(options)))
+
+/* M2U_ERROR_INVALID_ARGUMENT for options out of range (named), the engine's
+ * errors otherwise; `model` may be destroyed afterwards. */
+M2U_API m2u_status m2u_trainer_create(const m2u_model* model, const m2u_trainer_options* options,
+                                      m2u_trainer** trainer);
+M2U_API void m2u_trainer_destroy(m2u_trainer* trainer);
+/* Message of the trainer's last failed call; "" if none. */
+M2U_API const char* m2u_trainer_last_error(const m2u_trainer* trainer);
+/* One step on a batch; *loss (may be NULL) the batch's loss before the
+ * update, *skipped (may be NULL) 1 when nothing was updated for a
+ * non-finite value. Returns when the update is done. */
+M2U_API m2u_status m2u_trainer_step(m2u_trainer* trainer, const m2u_image* images, const m2u_image* masks,
+                                    float* loss, int* skipped);
+/* The current weights' mask (probability >= 0.5) against `masks` (U8 non-zero
+ * or F32 >= 0.5): intersection over union of the whole batch, 1 when both
+ * are empty. */
+M2U_API m2u_status m2u_trainer_evaluate(m2u_trainer* trainer, const m2u_image* images, const m2u_image* masks,
+                                        double* iou);
+/* Writes the trained model to `path` through a temporary file renamed into
+ * place; `provenance_lines` (NULL: none) are appended to the provenance
+ * ("key: value" lines). M2U_ERROR_FILE when it cannot be written. */
+M2U_API m2u_status m2u_trainer_save(m2u_trainer* trainer, const char* path, const char* provenance_lines);
+
+typedef struct m2u_trainer_stats {
+  size_t struct_size;           /* set by m2u_trainer_stats_init */
+  long long updates;            /* steps that updated the weights */
+  long long skipped_steps;      /* steps skipped for a non-finite loss or gradient */
+  long long skipped_in_a_row;   /* of the latest steps */
+  long long trainable_parameters;
+  size_t device_bytes;          /* the trainer's own, beside its engine's arena and weights */
+} m2u_trainer_stats;
+M2U_API void m2u_trainer_stats_init_sized(m2u_trainer_stats* stats, size_t size);
+#define m2u_trainer_stats_init(stats) m2u_trainer_stats_init_sized((stats), sizeof(*(stats)))
+M2U_API m2u_status m2u_trainer_get_stats(const m2u_trainer* trainer, m2u_trainer_stats* stats);
+
 /* ---- Imaging pipeline: raw camera frames in, a mask and cells out ----
  *
  * What m2u_infer does, for firmware: a raw monochrome frame (or a left /

@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <memory>
@@ -17,6 +19,7 @@
 
 #include "engine_test_support.h"
 #include "fixture_file.h"
+#include "reference_forward.h"
 #include "reference_training.h"
 #include "trainer.h"
 #include "weights_loader.h"
@@ -240,4 +243,82 @@ TEST_CASE("masks that do not fit are refused by name; nothing is trained") {
   const m2u_image u8 = engine_test::host_image(bytes.data(), M2U_DTYPE_U8, batch, 1, kHeight, kWidth);
   REQUIRE_MESSAGE(trainer->step(images, u8, &result) == M2U_OK, trainer->last_error());
   CHECK(trainer->updates() == 1);
+}
+
+TEST_CASE("save: the trained tensors as F32, the rest as it was, provenance; the file trains on and runs in FP16") {
+  Case c = load_case("cin3_relu6");
+  std::unique_ptr<m2u::Trainer> trainer =
+      make_trainer(c.model, c.input.n, m2u::TrainSchedule::kDecoderLast, plain_sgd());
+  train_step(*trainer, c);
+  const std::string path = "test_trainer_saved.m2u";
+  REQUIRE_MESSAGE(trainer->save(path, "fine_tune_data: 2 images\n") == M2U_OK, trainer->last_error());
+  m2u::Model saved;
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(path, &saved, &error), error);
+  std::map<std::string, std::vector<float>> trained, all;
+  REQUIRE(trainer->read_tensors(false, &trained) == M2U_OK);
+  REQUIRE(trained.size() == 11);
+  for (const m2u::Tensor& t : saved.tensors) {
+    const auto found = trained.find(t.name);
+    const m2u::Tensor* original = c.model.find(t.name);
+    REQUIRE(original);
+    if (found != trained.end()) {
+      CHECK(t.dtype == m2u::DType::kF32);
+      CHECK(t.values == found->second);
+      CHECK(t.values != original->values);
+    } else {
+      CHECK_MESSAGE(t.values == original->values, t.name);
+    }
+  }
+  CHECK(saved.provenance.find("fine_tuned_from_sha256: ") != std::string::npos);
+  CHECK(saved.provenance.find("fine_tune_schedule: decoder-last\n") != std::string::npos);
+  CHECK(saved.provenance.find("fine_tune_updates: 1\n") != std::string::npos);
+  CHECK(saved.provenance.find("fine_tune_data: 2 images\n") != std::string::npos);
+  // A second trainer from the saved file starts where the first one is.
+  engine_test::use_identity_convention(saved);
+  std::unique_ptr<m2u::Trainer> again = make_trainer(saved, c.input.n, m2u::TrainSchedule::kDecoder, plain_sgd());
+  std::map<std::string, std::vector<float>> first_all, second_all;
+  REQUIRE(trainer->read_all_parameters(&first_all) == M2U_OK);
+  REQUIRE(again->read_all_parameters(&second_all) == M2U_OK);
+  CHECK(first_all == second_all);
+  // FP16 runs it; INT8 needs a new calibration.
+  m2u::EngineOptions options;
+  options.max_height = kHeight;
+  options.max_width = kWidth;
+  options.precision = M2U_PRECISION_FP16;
+  m2u_status status;
+  CHECK(m2u::Engine::create(saved, options, &status, &error) != nullptr);
+  options.precision = M2U_PRECISION_INT8;
+  CHECK(m2u::Engine::create(saved, options, &status, &error) == nullptr);
+  CHECK(error.find("m2u_calibrate") != std::string::npos);
+  std::remove(path.c_str());
+  // Nothing is written where the file cannot go; the message names it.
+  CHECK(trainer->save("no_such_directory/out.m2u", "") == M2U_ERROR_FILE);
+  CHECK(trainer->last_error().find("no_such_directory/out.m2u") != std::string::npos);
+}
+
+TEST_CASE("evaluate: IoU of the thresholded probabilities, as the CPU reference's forward gives it") {
+  Case c = load_case("cin1_relu");
+  std::unique_ptr<m2u::Trainer> trainer =
+      make_trainer(c.model, c.input.n, m2u::TrainSchedule::kDecoder, plain_sgd());
+  const m2u_image images = engine_test::host_image(c.pixels.data(), M2U_DTYPE_F32, c.input.n, 1, kHeight, kWidth);
+  const m2u_image masks = engine_test::host_image(c.masks.data(), M2U_DTYPE_F32, c.input.n, 1, kHeight, kWidth);
+  m2u::EvaluationResult result;
+  REQUIRE_MESSAGE(trainer->evaluate(images, masks, &result) == M2U_OK, trainer->last_error());
+  const m2u::ref::HostTensor probabilities = m2u::ref::reference_forward(c.model, c.input).at("output");
+  long long intersection = 0, union_pixels = 0, borderline = 0;
+  for (int n = 0; n < c.input.n; ++n)
+    for (int y = 0; y < kHeight; ++y)
+      for (int x = 0; x < kWidth; ++x) {
+        const float p = probabilities.at(n, 0, y, x);
+        const bool truth = c.targets.at(n, 0, y, x) >= 0.5f, predicted = p >= 0.5f;
+        intersection += truth && predicted;
+        union_pixels += truth || predicted;
+        borderline += std::fabs(p - 0.5f) < 1e-5f;
+      }
+  CHECK(std::llabs(result.intersection - intersection) <= borderline);
+  CHECK(std::llabs(result.union_pixels - union_pixels) <= borderline);
+  CHECK(result.union_pixels > 0);
+  MESSAGE("IoU " << result.iou << " (" << result.intersection << " / " << result.union_pixels << "), reference "
+                 << intersection << " / " << union_pixels << ", " << borderline << " borderline pixels");
 }

@@ -2,13 +2,10 @@
 // calibrated file (see calibrator.h).
 #include "calibrator.h"
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 
+#include "atomic_file.h"
 #include "calibration_kernels.h"
 
 namespace m2u {
@@ -180,20 +177,7 @@ m2u_status Calibrator::save(const std::string& path, CalibrationMethod method) {
   std::vector<uint8_t> bytes;
   std::string problem;
   if (!write_activation_scales(model_source_, scales_, &bytes, &problem)) return fail(M2U_ERROR_BAD_MODEL, problem);
-  const std::string temporary = path + ".tmp." + std::to_string(getpid());
-  std::FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (!file) return fail(M2U_ERROR_FILE, temporary + ": cannot create: " + std::strerror(errno));
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
-  const bool closed = std::fclose(file) == 0;
-  if (!written || !closed) {
-    std::remove(temporary.c_str());
-    return fail(M2U_ERROR_FILE, temporary + ": write failed (disk full?)");
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temporary.c_str());
-    return fail(M2U_ERROR_FILE, path + ": cannot replace it with the calibrated file: " + reason);
-  }
+  if (!write_file_atomically(path, bytes, &problem)) return fail(M2U_ERROR_FILE, problem);
   return M2U_OK;
 }
 

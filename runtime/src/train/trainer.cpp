@@ -4,9 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
+#include "atomic_file.h"
 #include "conv_kernels.h"
+#include "sha256.h"
+#include "trained_writer.h"
 #include "upsample_kernels.h"
 
 namespace m2u {
@@ -95,8 +99,10 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
   t.engine_ = Engine::create(model, engine_options, status, error);
   if (!t.engine_) return nullptr;
   t.model_ = model;
-  t.model_.source.clear();
   t.model_.index_tensors();
+  if (t.model_.source.empty()) {
+    return refuse(M2U_ERROR_INVALID_ARGUMENT, "the model has no file bytes to save a trained copy from");
+  }
   t.options_ = options;
   t.stream_ = t.engine_->stream();
   const Architecture& arch = model.architecture;
@@ -260,7 +266,11 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
       !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.targets_host_), frame_floats * sizeof(float)),
             "allocating pinned memory for the targets") ||
       !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.readback_host_), (4 + t.trainable_floats_) * sizeof(float)),
-            "allocating pinned memory for the loss and gradients")) {
+            "allocating pinned memory for the loss and gradients") ||
+      !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.probabilities_host_),
+                           static_cast<size_t>(batch) * options.max_height * options.max_width * out_channels *
+                               sizeof(float)),
+            "allocating pinned memory for the evaluation's probabilities")) {
     return nullptr;
   }
   t.device_bytes_ = (training_floats + scratch_floats) * sizeof(float) + columns.size() * sizeof(int);
@@ -308,6 +318,7 @@ Trainer::~Trainer() {
   cudaFree(columns_);
   cudaFreeHost(targets_host_);
   cudaFreeHost(readback_host_);
+  cudaFreeHost(probabilities_host_);
 }
 
 m2u_status Trainer::fail(m2u_status status, const std::string& message) {
@@ -573,6 +584,75 @@ m2u_status Trainer::step(const m2u_image& images, const m2u_image& masks, TrainS
   if (status == cudaSuccess) status = cudaStreamSynchronize(stream_);
   if (status != cudaSuccess) return cuda_failure("the optimiser step", status);
   ++updates_;
+  return M2U_OK;
+}
+
+m2u_status Trainer::evaluate(const m2u_image& images, const m2u_image& masks, EvaluationResult* result) {
+  last_error_.clear();
+  *result = EvaluationResult();
+  const m2u_status checked = check_masks(images, masks);
+  if (checked != M2U_OK) return checked;
+  const int out_channels = model_.architecture.out_channels;
+  m2u_image probabilities{};
+  probabilities.data = probabilities_host_;
+  probabilities.memory = M2U_MEMORY_PINNED;
+  probabilities.dtype = M2U_DTYPE_F32;
+  probabilities.batch = images.batch;
+  probabilities.channels = out_channels;
+  probabilities.height = images.height;
+  probabilities.width = images.width;
+  m2u_status status = engine_->run(images, probabilities);
+  if (status == M2U_OK) status = engine_->synchronize();
+  if (status != M2U_OK) return fail(status, engine_->last_error());
+  const size_t bytes = dtype_bytes(masks.dtype);
+  const size_t row = masks.row_stride ? masks.row_stride : masks.width * bytes;
+  const size_t plane = masks.plane_stride ? masks.plane_stride : row * masks.height;
+  const size_t image = masks.image_stride ? masks.image_stride : plane * masks.channels;
+  const float* p = probabilities_host_;
+  for (int n = 0; n < masks.batch; ++n)
+    for (int c = 0; c < masks.channels; ++c)
+      for (int y = 0; y < masks.height; ++y) {
+        const unsigned char* line = static_cast<const unsigned char*>(masks.data) + n * image + c * plane + y * row;
+        for (int x = 0; x < masks.width; ++x, ++p) {
+          bool truth;
+          if (masks.dtype == M2U_DTYPE_U8) {
+            truth = line[x] != 0;
+          } else {
+            float v;
+            std::memcpy(&v, line + x * sizeof(float), sizeof(float));
+            truth = v >= 0.5f;
+          }
+          const bool predicted = *p >= 0.5f;
+          result->intersection += truth && predicted;
+          result->union_pixels += truth || predicted;
+        }
+      }
+  result->iou = result->union_pixels ? static_cast<double>(result->intersection) / result->union_pixels : 1.0;
+  return M2U_OK;
+}
+
+m2u_status Trainer::save(const std::string& path, const std::string& provenance_lines) {
+  last_error_.clear();
+  std::map<std::string, std::vector<float>> trained;
+  const m2u_status read = read_tensors(false, &trained);
+  if (read != M2U_OK) return read;
+  static const char* const kSchedules[] = {"decoder", "decoder-last", "decoder-project"};
+  static const char* const kOptimizers[] = {"sgd", "adam", "rmsprop"};
+  const OptimizerSettings& o = options_.optimizer;
+  char settings[256];
+  std::snprintf(settings, sizeof(settings), "%s lr %g momentum %g weight_decay %g betas %g %g alpha %g eps %g",
+                kOptimizers[static_cast<int>(o.kind)], o.learning_rate, o.momentum, o.weight_decay, o.beta1, o.beta2,
+                o.alpha, o.epsilon);
+  const std::string lines = "fine_tuned_from_sha256: " + sha256_hex(model_.source.data(), model_.source.size()) +
+                            "\nfine_tune_schedule: " + kSchedules[static_cast<int>(options_.schedule)] +
+                            "\nfine_tune_optimizer: " + settings + "\nfine_tune_loss: " +
+                            (options_.loss == TrainLoss::kBce ? "bce" : "bce+dice") +
+                            "\nfine_tune_updates: " + std::to_string(updates_) +
+                            "\nfine_tune_skipped_steps: " + std::to_string(skipped_) + "\n" + provenance_lines;
+  std::vector<uint8_t> bytes;
+  std::string problem;
+  if (!write_trained_model(model_.source, trained, lines, &bytes, &problem)) return fail(M2U_ERROR_BAD_MODEL, problem);
+  if (!write_file_atomically(path, bytes, &problem)) return fail(M2U_ERROR_FILE, problem);
   return M2U_OK;
 }
 

@@ -54,6 +54,14 @@ struct TrainerOptions {
   OptimizerSettings optimizer;
 };
 
+// Foreground = probability >= 0.5 against mask foreground (U8 non-zero, F32
+// >= 0.5), over every image, channel and pixel of the batch.
+struct EvaluationResult {
+  double iou = 1.0;  // intersection / union; 1 when both are empty
+  long long intersection = 0;
+  long long union_pixels = 0;
+};
+
 struct TrainStepResult {
   double loss = 0.0;     // the batch's loss before the update
   bool skipped = false;  // the loss or a gradient was not finite: no update
@@ -75,6 +83,18 @@ class Trainer {
   // every gradient are finite) the optimiser's update and the refold.
   // Waits for the device (the loss is read back).
   m2u_status step(const m2u_image& images, const m2u_image& masks, TrainStepResult* result);
+
+  // The network with the current weights on `images` (the engine's full
+  // forward, FP32), thresholded and compared with `masks` (as step takes
+  // them). Waits for the device.
+  m2u_status evaluate(const m2u_image& images, const m2u_image& masks, EvaluationResult* result);
+
+  // The model as trained so far, written to `path` atomically
+  // (atomic_file.h; trained_writer.h: trained tensors as F32, batch norm
+  // raw, the INT8 scales dropped). The provenance gains the source file's
+  // SHA-256, the schedule, optimiser, loss, the update and skip counts,
+  // then `provenance_lines` (the caller's "key: value" lines).
+  m2u_status save(const std::string& path, const std::string& provenance_lines);
 
   // The trainable tensors' current values, or the last step's gradients,
   // by tensor name in the tensor's own layout (copies; allocates).
@@ -159,6 +179,7 @@ class Trainer {
   // Pinned host memory: the targets as uploaded, the loss, sums and gradients read back.
   float* targets_host_ = nullptr;
   float* readback_host_ = nullptr;
+  float* probabilities_host_ = nullptr;  // evaluate's output, planar
   int updates_ = 0, skipped_ = 0, skipped_in_a_row_ = 0;
   std::string last_error_;
 };
