@@ -2,7 +2,8 @@
 // allocation (global operator new is counted in this test binary) and, in
 // the emu flavour, no device allocation (the emulated runtime's counters);
 // U8 and F32 input (whose non-finite values are counted on the device and
-// copied back with the run).
+// copied back with the run); a training step and an evaluation
+// (runtime/src/train/trainer.h) likewise.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 
 #include "engine.h"
 #include "engine_test_support.h"
+#include "trainer.h"
 #include "weights_loader.h"
 #if defined(M2U_FLAVOUR_EMU)
 #include "emu/emu_device_state.h"
@@ -87,4 +89,48 @@ TEST_CASE("inference allocates no host or device memory, and the arena is report
 #endif
   MESSAGE("host allocations in 6 runs: " << g_host_allocations.load() << "; arena " << engine->arena_bytes()
                                          << " bytes, weights " << engine->weight_bytes() << " bytes (64x96 max)");
+}
+
+TEST_CASE("a training step and an evaluation allocate no host or device memory") {
+  m2u::Model model;
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path("cin1_relu.m2u"), &model, &error), error);
+  m2u::TrainerOptions options;
+  options.max_batch = 2;
+  options.max_height = 40;
+  options.max_width = 56;
+  options.loss = m2u::TrainLoss::kBceDice;
+  options.optimizer.kind = m2u::Optimizer::kAdam;
+  m2u_status status = M2U_OK;
+  std::unique_ptr<m2u::Trainer> trainer = m2u::Trainer::create(model, options, &status, &error);
+  REQUIRE_MESSAGE(trainer, error);
+  std::vector<uint8_t> frames(2 * 37 * 51), masks(2 * 37 * 51);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    frames[i] = static_cast<uint8_t>(i * 37 % 251);
+    masks[i] = (i / 7) % 3 == 0 ? 255 : 0;
+  }
+  const m2u_image images = engine_test::host_image(frames.data(), M2U_DTYPE_U8, 2, 1, 37, 51);
+  const m2u_image targets = engine_test::host_image(masks.data(), M2U_DTYPE_U8, 2, 1, 37, 51);
+  m2u::TrainStepResult result;
+  m2u::EvaluationResult evaluation;
+  REQUIRE(trainer->step(images, targets, &result) == M2U_OK);  // warm-up
+  REQUIRE(trainer->evaluate(images, targets, &evaluation) == M2U_OK);
+#if defined(M2U_FLAVOUR_EMU)
+  const m2u_emu::MemoryCounters before = m2u_emu::memory_counters();
+#endif
+  g_host_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(trainer->step(images, targets, &result) == M2U_OK);
+    REQUIRE(trainer->evaluate(images, targets, &evaluation) == M2U_OK);
+  }
+  g_counting = false;
+  CHECK(g_host_allocations.load() == 0);
+#if defined(M2U_FLAVOUR_EMU)
+  CHECK(m2u_emu::memory_counters().device_allocations == before.device_allocations);
+#endif
+  CHECK(trainer->updates() == 4);
+  MESSAGE("host allocations in 3 steps + 3 evaluations: " << g_host_allocations.load() << "; trainer "
+                                                          << trainer->device_bytes() << " device bytes, "
+                                                          << trainer->trainable_count() << " trainable floats");
 }
