@@ -121,46 +121,6 @@ bool same_file(const std::string& a, const std::string& b) {
   return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-// The frame as an m2u_image: Mono8 as U8, Mono16 and Mono12 as U16 (12
-// significant bits), Mono12p unpacked on the host into 12-bit U16.
-m2u_image image_of(const HostFrame& frame, std::vector<uint16_t>* unpacked) {
-  m2u_image image{};
-  image.memory = M2U_MEMORY_HOST;
-  image.batch = 1;
-  image.channels = 1;
-  image.height = frame.height;
-  image.width = frame.width;
-  image.data = const_cast<uint8_t*>(frame.bytes.data());
-  image.row_stride = frame.stride;
-  switch (frame.format) {
-    case M2U_RAW_MONO8:
-      image.dtype = M2U_DTYPE_U8;
-      break;
-    case M2U_RAW_MONO16:
-    case M2U_RAW_MONO12:
-      image.dtype = M2U_DTYPE_U16;
-      image.significant_bits = frame.format == M2U_RAW_MONO12 ? 12 : 16;
-      break;
-    case M2U_RAW_MONO12P:
-      unpacked->resize(static_cast<size_t>(frame.width) * frame.height);
-      for (int y = 0; y < frame.height; ++y) {
-        const uint8_t* row = frame.bytes.data() + static_cast<size_t>(y) * frame.stride;
-        for (int x = 0; x < frame.width; ++x) {
-          const uint8_t* pair = row + static_cast<size_t>(x / 2) * 3;
-          (*unpacked)[static_cast<size_t>(y) * frame.width + x] =
-              x % 2 == 0 ? static_cast<uint16_t>(pair[0] | (pair[1] & 0x0F) << 8)
-                         : static_cast<uint16_t>(pair[1] >> 4 | pair[2] << 4);
-        }
-      }
-      image.data = unpacked->data();
-      image.row_stride = 0;
-      image.dtype = M2U_DTYPE_U16;
-      image.significant_bits = 12;
-      break;
-  }
-  return image;
-}
-
 int run(int argc, char** argv) {
   Options options;
   std::string error;
@@ -219,7 +179,7 @@ int run(int argc, char** argv) {
   int status = 0;
   for (size_t i = 0; i < frames.size() && status == 0; ++i) {
     std::vector<uint16_t> unpacked;
-    const m2u_image image = image_of(frames[i], &unpacked);
+    const m2u_image image = m2u_infer::image_of(frames[i], &unpacked);
     if (m2u_calibrator_add_frames(calibrator, &image) != M2U_OK) {
       std::fprintf(stderr, "m2u_calibrate: %s: %s\n", frames[i].name.c_str(), m2u_calibrator_last_error(calibrator));
       status = 1;

@@ -280,4 +280,42 @@ bool list_directory(const std::string& directory, bool raw, std::vector<std::str
   return true;
 }
 
+m2u_image image_of(const HostFrame& frame, std::vector<uint16_t>* unpacked) {
+  m2u_image image{};
+  image.memory = M2U_MEMORY_HOST;
+  image.batch = 1;
+  image.channels = 1;
+  image.height = frame.height;
+  image.width = frame.width;
+  image.data = const_cast<uint8_t*>(frame.bytes.data());
+  image.row_stride = frame.stride;
+  switch (frame.format) {
+    case M2U_RAW_MONO8:
+      image.dtype = M2U_DTYPE_U8;
+      break;
+    case M2U_RAW_MONO16:
+    case M2U_RAW_MONO12:
+      image.dtype = M2U_DTYPE_U16;
+      image.significant_bits = frame.format == M2U_RAW_MONO12 ? 12 : 16;
+      break;
+    case M2U_RAW_MONO12P:
+      unpacked->resize(static_cast<size_t>(frame.width) * frame.height);
+      for (int y = 0; y < frame.height; ++y) {
+        const uint8_t* row = frame.bytes.data() + static_cast<size_t>(y) * frame.stride;
+        for (int x = 0; x < frame.width; ++x) {
+          const uint8_t* pair = row + static_cast<size_t>(x / 2) * 3;
+          (*unpacked)[static_cast<size_t>(y) * frame.width + x] =
+              x % 2 == 0 ? static_cast<uint16_t>(pair[0] | (pair[1] & 0x0F) << 8)
+                         : static_cast<uint16_t>(pair[1] >> 4 | pair[2] << 4);
+        }
+      }
+      image.data = unpacked->data();
+      image.row_stride = 0;
+      image.dtype = M2U_DTYPE_U16;
+      image.significant_bits = 12;
+      break;
+  }
+  return image;
+}
+
 }  // namespace m2u_infer

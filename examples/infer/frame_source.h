@@ -47,6 +47,11 @@ m2u_raw_frame raw_frame_of(const HostFrame& frame);
 // the file and the numbers.
 bool read_frame(const std::string& path, const RawLayout& layout, HostFrame* frame, std::string* error);
 
+// The frame as an m2u_image in host memory (batch 1, grey): Mono8 as U8,
+// Mono16 and Mono12 as U16 (12 significant bits), Mono12p unpacked on the
+// host into `unpacked` as 12-bit U16. Valid while frame and unpacked are.
+m2u_image image_of(const HostFrame& frame, std::vector<uint16_t>* unpacked);
+
 // Lists the inputs a directory holds (sorted): raw dumps (*.raw, *.bin)
 // when `raw`, else images (*.png, *.bmp, *.pgm, *.pnm).
 bool list_directory(const std::string& directory, bool raw, std::vector<std::string>* paths, std::string* error);

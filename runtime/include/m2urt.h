@@ -347,7 +347,8 @@ M2U_API m2u_status m2u_calibrator_get_scale(const m2u_calibrator* calibrator, in
  *   options.optimizer = M2U_OPTIMIZER_ADAM;  options.learning_rate = 1e-3f;
  *   m2u_trainer_create(model, &options, &trainer);     // all memory here
  *   m2u_trainer_step(trainer, &images, &masks, &loss, &skipped);  // per batch
- *   m2u_trainer_evaluate(trainer, &val_images, &val_masks, &iou);
+ *   m2u_trainer_evaluation e;  m2u_trainer_evaluation_init(&e);
+ *   m2u_trainer_evaluate(trainer, &val_images, &val_masks, &e);  // e.iou
  *   m2u_trainer_save(trainer, "tuned.m2u", NULL);      // atomic
  *   m2u_trainer_destroy(trainer);
  *
@@ -379,8 +380,8 @@ M2U_API m2u_status m2u_calibrator_get_scale(const m2u_calibrator* calibrator, in
  * trained model again with m2u_calibrate before an INT8 engine takes it;
  * FP32 and FP16 engines take it as it is). Memory: every buffer is
  * allocated by m2u_trainer_create; a step allocates nothing. One thread at a
- * time, like an engine. m2u_trainer_options and m2u_trainer_stats grow like
- * the other options (struct_size first). */
+ * time, like an engine. m2u_trainer_options, m2u_trainer_evaluation and
+ * m2u_trainer_stats grow like the other options (struct_size first). */
 typedef struct m2u_trainer m2u_trainer;
 
 typedef enum m2u_train_schedule {
@@ -434,10 +435,18 @@ M2U_API const char* m2u_trainer_last_error(const m2u_trainer* trainer);
 M2U_API m2u_status m2u_trainer_step(m2u_trainer* trainer, const m2u_image* images, const m2u_image* masks,
                                     float* loss, int* skipped);
 /* The current weights' mask (probability >= 0.5) against `masks` (U8 non-zero
- * or F32 >= 0.5): intersection over union of the whole batch, 1 when both
- * are empty. */
+ * or F32 >= 0.5) over the whole batch. */
+typedef struct m2u_trainer_evaluation {
+  size_t struct_size;      /* set by m2u_trainer_evaluation_init */
+  double iou;              /* intersection / union; 1 when both are empty */
+  long long intersection;  /* pixels foreground in both */
+  long long union_pixels;  /* pixels foreground in either */
+} m2u_trainer_evaluation;
+M2U_API void m2u_trainer_evaluation_init_sized(m2u_trainer_evaluation* evaluation, size_t size);
+#define m2u_trainer_evaluation_init(evaluation) \
+  m2u_trainer_evaluation_init_sized((evaluation), sizeof(*(evaluation)))
 M2U_API m2u_status m2u_trainer_evaluate(m2u_trainer* trainer, const m2u_image* images, const m2u_image* masks,
-                                        double* iou);
+                                        m2u_trainer_evaluation* evaluation);
 /* Writes the trained model to `path` through a temporary file renamed into
  * place; `provenance_lines` (NULL: none) are appended to the provenance
  * ("key: value" lines). M2U_ERROR_FILE when it cannot be written. */

@@ -119,16 +119,36 @@ m2u_status m2u_trainer_step(m2u_trainer* trainer, const m2u_image* images, const
   });
 }
 
-m2u_status m2u_trainer_evaluate(m2u_trainer* trainer, const m2u_image* images, const m2u_image* masks, double* iou) {
+void m2u_trainer_evaluation_init_sized(m2u_trainer_evaluation* evaluation, size_t size) {
+  if (!evaluation || size < sizeof(size_t)) return;
+  m2u_trainer_evaluation zero;
+  std::memset(&zero, 0, sizeof(zero));
+  m2u_capi::write_sized(zero, size, evaluation);
+}
+
+m2u_status m2u_trainer_evaluate(m2u_trainer* trainer, const m2u_image* images, const m2u_image* masks,
+                                m2u_trainer_evaluation* evaluation) {
   if (!trainer) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_evaluate: trainer is NULL");
   trainer->message.clear();
-  if (!images || !masks || !iou) {
-    return refuse(trainer, M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_evaluate: images, masks or iou is NULL");
+  if (!images || !masks || !evaluation) {
+    return refuse(trainer, M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_evaluate: images, masks or evaluation is NULL");
+  }
+  if (evaluation->struct_size < sizeof(size_t)) {
+    return refuse(trainer, M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_evaluate: evaluation.struct_size is " +
+                                                           std::to_string(evaluation->struct_size) +
+                                                           ": call m2u_trainer_evaluation_init first");
   }
   return guarded([&] {
     m2u::EvaluationResult result;
     const m2u_status status = trainer->trainer->evaluate(*images, *masks, &result);
-    if (status == M2U_OK) *iou = result.iou;
+    if (status == M2U_OK) {
+      m2u_trainer_evaluation e;
+      std::memset(&e, 0, sizeof(e));
+      e.iou = result.iou;
+      e.intersection = result.intersection;
+      e.union_pixels = result.union_pixels;
+      m2u_capi::write_sized(e, evaluation->struct_size, evaluation);
+    }
     return status;
   });
 }
