@@ -3,7 +3,8 @@
 // trained model. Usage: finetune_options.cpp's kUsage.
 //
 // Progress goes to standard output: a line every --log-every steps (step,
-// epoch, loss, images/s, ETA) and after every epoch the validation IoU.
+// epoch, the step's loss, images/s, ETA) and after every epoch its mean
+// loss and the validation IoU.
 // The validation images are judged whole with --no-augment, else in
 // crop x crop tiles (the edge tiles smaller), their intersections and
 // unions added up.
@@ -153,16 +154,16 @@ int run(int argc, char** argv) {
     std::printf("validation IoU before training: %.4f\n", iou_before);
   }
 
-  auto provenance = [&](long long steps, double last_loss) {
+  auto provenance = [&](long long steps, double loss) {
     // No date: two identical runs give identical files.
     char text[512];
     std::snprintf(text, sizeof(text),
                   "fine_tune_data: %zu training pairs, %zu validation pairs\nfine_tune_steps: %lld\n"
-                  "fine_tune_batch: %d\nfine_tune_crop: %s\nfine_tune_seed: %llu\nfine_tune_final_loss: %.6g\n"
+                  "fine_tune_batch: %d\nfine_tune_crop: %s\nfine_tune_seed: %llu\nfine_tune_final_loss: %.6g (last epoch's mean)\n"
                   "fine_tune_validation_iou: %s\n",
                   samples.size(), validation.size(), steps, trainer_options.max_batch,
                   options.augment ? (std::to_string(options.crop) + " with flips").c_str() : "none (whole images)",
-                  static_cast<unsigned long long>(options.seed), last_loss,
+                  static_cast<unsigned long long>(options.seed), loss,
                   validation.empty() ? "none"
                                      : (std::to_string(iou_before) + " before, " + std::to_string(iou_after) + " after")
                                            .c_str());
@@ -171,7 +172,8 @@ int run(int argc, char** argv) {
 
   const auto start = std::chrono::steady_clock::now();
   Batch batch;
-  double last_loss = 0.0;
+  double epoch_loss = 0.0, final_loss = 0.0;  // final: the last finished epoch's mean
+  long long epoch_updates = 0;
   long long images_seen = 0, checkpoint_step = 0;
   int epoch_seen = 0;
   long long step = 0;
@@ -208,7 +210,6 @@ int run(int argc, char** argv) {
       }
       continue;
     }
-    last_loss = loss;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if ((step + 1) % options.log_every == 0 || step + 1 == total_steps) {
       const double eta = elapsed / (step + 1) * (total_steps - step - 1);
@@ -216,17 +217,26 @@ int run(int argc, char** argv) {
                   epoch_seen, loss, images_seen / std::max(elapsed, 1e-9), duration(eta).c_str());
       std::fflush(stdout);
     }
+    epoch_loss += loss;
+    ++epoch_updates;
     const bool epoch_end = (step + 1) % sampler.steps_per_epoch() == 0 || step + 1 == total_steps;
-    if (epoch_end && !validation.empty()) {
-      if (!validation_iou(trainer, validation, tile, &iou_after, &error)) {
-        std::fprintf(stderr, "m2u_finetune: %s\n", error.c_str());
-        status = 1;
-        break;
+    if (epoch_end) {
+      final_loss = epoch_loss / epoch_updates;
+      std::string line = "epoch " + std::to_string(epoch_seen) + ": mean loss " + std::to_string(final_loss);
+      epoch_loss = 0.0;
+      epoch_updates = 0;
+      if (!validation.empty()) {
+        if (!validation_iou(trainer, validation, tile, &iou_after, &error)) {
+          std::fprintf(stderr, "m2u_finetune: %s\n", error.c_str());
+          status = 1;
+          break;
+        }
+        line += ", validation IoU " + std::to_string(iou_after);
       }
-      std::printf("epoch %d: validation IoU %.4f\n", epoch_seen, iou_after);
+      std::printf("%s\n", line.c_str());
     }
     if (options.checkpoint_every > 0 && stats.updates % options.checkpoint_every == 0) {
-      if (m2u_trainer_save(trainer, options.out.c_str(), provenance(step + 1, last_loss).c_str()) != M2U_OK) {
+      if (m2u_trainer_save(trainer, options.out.c_str(), provenance(step + 1, final_loss).c_str()) != M2U_OK) {
         std::fprintf(stderr, "m2u_finetune: checkpoint: %s\n", m2u_trainer_last_error(trainer));
         status = 1;
         break;
@@ -235,7 +245,7 @@ int run(int argc, char** argv) {
     }
   }
   if (status == 0) {
-    if (m2u_trainer_save(trainer, options.out.c_str(), provenance(step, last_loss).c_str()) != M2U_OK) {
+    if (m2u_trainer_save(trainer, options.out.c_str(), provenance(step, final_loss).c_str()) != M2U_OK) {
       std::fprintf(stderr, "m2u_finetune: %s\n", m2u_trainer_last_error(trainer));
       status = 1;
     }
@@ -245,8 +255,9 @@ int run(int argc, char** argv) {
     m2u_trainer_stats_init(&stats);
     m2u_trainer_get_stats(trainer, &stats);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("m2u_finetune: %lld steps (%lld updates, %lld skipped), final loss %.5f, %s in %.1f s -> %s\n", step,
-                stats.updates, stats.skipped_steps, last_loss,
+    std::printf("m2u_finetune: %lld steps (%lld updates, %lld skipped), final loss %.5f (the last epoch's mean), %s "
+                "in %.1f s -> %s\n",
+                step, stats.updates, stats.skipped_steps, final_loss,
                 validation.empty() ? "no validation"
                                    : ("validation IoU " + std::to_string(iou_before) + " -> " +
                                       std::to_string(iou_after)).c_str(),

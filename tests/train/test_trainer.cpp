@@ -322,3 +322,39 @@ TEST_CASE("evaluate: IoU of the thresholded probabilities, as the CPU reference'
   MESSAGE("IoU " << result.iou << " (" << result.intersection << " / " << result.union_pixels << "), reference "
                  << intersection << " / " << union_pixels << ", " << borderline << " borderline pixels");
 }
+
+TEST_CASE("20 steps of SGD with momentum and of Adam follow PyTorch's loss trajectory within 1e-3 relative") {
+  // converter/make_trajectory_fixtures.py: the same start, input, targets
+  // and settings in float64 PyTorch.
+  const std::map<std::string, float> sgd_rates{{"cin1_relu", 2e-3f}, {"cin3_relu6", 2e-4f}};
+  for (const char* name : {"cin1_relu", "cin3_relu6"}) {
+    const m2u::ref::FixtureTensors torch =
+        m2u::ref::read_fixture_file(engine_test::fixture_path(std::string(name) + "_trajectory.m2uf"));
+    for (const char* kind : {"sgd", "adam"}) {
+      Case c = load_case(name);
+      m2u::OptimizerSettings settings;
+      settings.weight_decay = 1e-4f;
+      if (std::string(kind) == "sgd") {
+        settings.kind = m2u::Optimizer::kSgd;
+        settings.learning_rate = sgd_rates.at(name);
+        settings.momentum = 0.9f;
+      } else {
+        settings.kind = m2u::Optimizer::kAdam;
+        settings.learning_rate = 1e-3f;
+      }
+      std::unique_ptr<m2u::Trainer> trainer = make_trainer(c.model, c.input.n, m2u::TrainSchedule::kDecoder, settings);
+      const std::vector<float>& expected = torch.at(kind).data;
+      REQUIRE(expected.size() == 20);
+      double worst = 0.0;
+      for (size_t step = 0; step < expected.size(); ++step) {
+        const double loss = train_step(*trainer, c).loss;
+        const double relative = std::fabs(loss - expected[step]) / expected[step];
+        CHECK_MESSAGE(relative <= 1e-3, name << " " << kind << " step " << step + 1 << ": loss " << loss
+                                              << ", PyTorch " << expected[step]);
+        worst = std::max(worst, relative);
+      }
+      MESSAGE(std::string(name) << " " << kind << ": 20 steps, loss " << expected.front() << " -> " << expected.back()
+                   << ", worst relative difference " << worst);
+    }
+  }
+}

@@ -40,9 +40,10 @@ if "$finetune" "${common[@]}" --out "$out" --epochs 2 --checkpoint-every 1 --los
   grep -q "4 training pair(s), 1 validation; crops 32, flips, batch 2, 4 steps (2 per epoch)" "$work/run.log" ||
     fail "run: header line: $(head -1 "$work/run.log")"
   grep -q "^validation IoU before training: " "$work/run.log" || fail "run: no IoU before training"
-  [[ "$(grep -c "^epoch [12]: validation IoU " "$work/run.log")" == 2 ]] || fail "run: validation IoU per epoch"
+  [[ "$(grep -cE "^epoch [12]: mean loss [0-9.]+, validation IoU [0-9.]+$" "$work/run.log")" == 2 ]] ||
+    fail "run: mean loss and validation IoU per epoch"
   grep -qE "^step 4/4  epoch 2  loss [0-9.]+  [0-9.]+ images/s  ETA " "$work/run.log" || fail "run: progress line"
-  grep -q "4 steps (4 updates, 0 skipped)" "$work/run.log" || fail "run: summary: $(tail -2 "$work/run.log")"
+  grep -q "4 steps (4 updates, 0 skipped), final loss [0-9.]* (the last epoch's mean)" "$work/run.log" || fail "run: summary: $(tail -2 "$work/run.log")"
   grep -q "run m2u_calibrate on $out" "$work/run.log" || fail "run: no INT8 recalibration note"
   ls "$work"/tuned.m2u.tmp.* >/dev/null 2>&1 && fail "run: a temporary file was left behind"
   "$python" "$root/converter/m2u_convert.py" --info "$out" > "$work/info.log" 2>&1 || fail "run: --info failed"
