@@ -91,7 +91,7 @@ std::vector<StaticSharedBounds (*)()>& static_shared_modules() {
 }
 
 std::atomic<uint64_t> g_threads_run{0}, g_blocks_run{0}, g_barriers{0},
-    g_warp_collectives{0}, g_switches{0};
+    g_warp_collectives{0}, g_switches{0}, g_grids{0};
 
 uint64_t splitmix64(uint64_t& state) {
   uint64_t z = (state += 0x9E3779B97F4A7C15ull);
@@ -691,6 +691,7 @@ cudaError_t launch(const LaunchRequest& request, KernelThunk thunk) {
     record_error(status);
     return status;
   }
+  g_grids.fetch_add(1, std::memory_order_relaxed);
   status = run_grid(request, thunk);
   if (status != cudaSuccess) set_sticky_error(status);
   return status;
@@ -713,7 +714,7 @@ void set_fault_printing(bool enabled) { g_print_faults.store(enabled); }
 
 Counters counters() {
   return Counters{g_threads_run.load(), g_blocks_run.load(), g_barriers.load(),
-                  g_warp_collectives.load(), g_switches.load()};
+                  g_warp_collectives.load(), g_switches.load(), g_grids.load()};
 }
 
 int block_barrier(const char* op, const char* file, int line, int predicate) {

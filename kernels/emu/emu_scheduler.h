@@ -64,6 +64,7 @@ struct Counters {
   uint64_t barriers_released;
   uint64_t warp_collectives_released;
   uint64_t fiber_switches;
+  uint64_t grids_launched;  // launches whose configuration was valid
 };
 Counters counters();
 

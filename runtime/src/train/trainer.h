@@ -67,6 +67,24 @@ struct TrainStepResult {
   bool skipped = false;  // the loss or a gradient was not finite: no update
 };
 
+// The work of one training step, counted from the same plan and decoder
+// list the step runs (trainer_work_model.cpp): per kind of kernel its
+// launches, multiply-adds (convolution taps and the bilinear taps;
+// elementwise work is not counted) and the minimal DRAM bytes (every
+// input read once, every output written once, FP32 at the padded channel
+// counts). A model, not a measurement.
+struct KernelWork {
+  std::string kernel;
+  long long launches = 0;
+  double multiply_adds = 0.0;
+  double bytes_read = 0.0;
+  double bytes_written = 0.0;
+};
+struct TrainingWork {
+  std::vector<KernelWork> rows;  // forward (engine), forward (trainer), backward, update
+  KernelWork total;
+};
+
 class Trainer {
  public:
   // The trainer, or nullptr with *status and *error saying why.
@@ -101,6 +119,10 @@ class Trainer {
   m2u_status read_tensors(bool gradients, std::map<std::string, std::vector<float>>* tensors);
   // Every decoder tensor (trained or frozen, running statistics included).
   m2u_status read_all_parameters(std::map<std::string, std::vector<float>>* tensors);
+
+  // One step's work on a batch x height x width frame, images of `pixel_bytes`
+  // bytes per value (1 for U8) and `image_channels` channels.
+  TrainingWork work_model(int batch, int height, int width, int pixel_bytes, int image_channels) const;
 
   int updates() const { return updates_; }             // steps that updated the weights
   int skipped_steps() const { return skipped_; }       // steps skipped for non-finite values
