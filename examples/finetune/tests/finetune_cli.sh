@@ -67,6 +67,21 @@ done
   --validation 0 --seed 2 --data "$work/data" > "$work/seed2.log" 2>&1 || fail "seed 2 run"
 cmp -s "$work/adam1.m2u" "$work/seed2.m2u" && fail "seed 2 gave the same file as seed 1"
 
+# Non-finite steps: a huge learning rate gives finite but enormous weights
+# after the first update (checkpointed), then non-finite losses: skipped,
+# counted, and after --max-skipped in a row a stop that keeps the checkpoint.
+"$finetune" "${common[@]}" --out "$work/diverged.m2u" --steps 10 --optimizer sgd --lr 1e30 --validation 0 \
+  --checkpoint-every 1 --max-skipped 2 --data "$work/data" > "$work/diverged.log" 2>&1
+status=$?
+[[ $status == 1 ]] || fail "diverging run: exit $status, expected 1"
+[[ "$(grep -c "non-finite loss or gradient .*: skipped" "$work/diverged.log")" == 2 ]] ||
+  fail "diverging run: two skipped steps expected: $(cat "$work/diverged.log")"
+grep -q "stopped after 2 non-finite steps in a row (--max-skipped 2): lower --lr; .*diverged.m2u holds the last good checkpoint (step 1)" \
+  "$work/diverged.log" || fail "diverging run: stop message: $(tail -2 "$work/diverged.log")"
+"$python" "$root/converter/m2u_convert.py" --info "$work/diverged.m2u" > "$work/diverged.info" 2>&1 ||
+  fail "diverging run: the checkpoint does not load"
+grep -q "fine_tune_updates: 1" "$work/diverged.info" || fail "diverging run: the checkpoint is not step 1's"
+
 # Refusals: exit status, a message naming the problem, nothing written.
 expect() {  # expect STATUS PATTERN ARGS...
   local status="$1" pattern="$2"; shift 2
