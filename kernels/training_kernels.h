@@ -1,5 +1,6 @@
 // training_kernels.h - launchers of the kernels that only decoder
-// fine-tuning uses and that belong to no forward op: the loss
+// fine-tuning uses and that belong to no forward op: the targets from the
+// caller's masks (mask_targets.cu), the loss
 // (bce_with_logits.cu, soft_dice_with_logits.cu), the activations' backward
 // (activation_backward.cu),
 // the deterministic reduction of per-block partial sums (block_partials.cu),
@@ -27,6 +28,25 @@ namespace m2u {
 // `partials`.
 cudaError_t sum_block_partials(const float* partials, int blocks, int count, float* out,
                                cudaStream_t stream);
+
+// Masks as the trainer's caller gives them (m2urt.h's m2u_trainer_step):
+// batch x channels planes of height x width at `data` (device memory), U8
+// (0 background, anything else foreground) or F32 targets, byte strides.
+struct MaskPlanes {
+  const void* data;
+  bool is_float;
+  int batch, channels, height, width;
+  size_t row_stride, plane_stride, image_stride;
+};
+
+// The loss's targets (mask_targets.cu): targets[n][y][x][c] = 1 / 0 for a
+// U8 mask's non-zero / zero, the value for an F32 one, inside the masks'
+// height x width and c < channels; 0 in the rest of the (padded) frame and
+// in the padding channels. An F32 value outside [0, 1] (NaN included)
+// becomes 0 and is counted in invalid[n] (added to: zero it first). The
+// targets view has the masks' batch and channels and at least their size.
+cudaError_t mask_targets(const MaskPlanes& masks, TensorView<float> targets, unsigned long long* invalid,
+                         cudaStream_t stream);
 
 // Binary cross-entropy from logits z against targets t in [0, 1] (views of
 // one shape), averaged over the top-left valid_height x valid_width pixels

@@ -369,9 +369,10 @@ M2U_API m2u_status m2u_calibrator_get_scale(const m2u_calibrator* calibrator, in
  * channels; host, pinned or device memory), up to max_batch x max_height x
  * max_width. Masks: batch x the model's out_channels planes of the images'
  * height x width (m2u_image with channels = out_channels, planar like
- * m2u_engine_run's output), host or pinned memory, U8 (0 background,
- * anything else foreground) or F32 targets in [0, 1]
- * (M2U_ERROR_INPUT otherwise).
+ * m2u_engine_run's output), host, pinned or device memory (F32 in device
+ * memory 4-byte aligned), U8 (0 background, anything else foreground) or
+ * F32 targets in [0, 1] (otherwise M2U_ERROR_INPUT naming the images, and
+ * nothing is updated). Masks are turned into targets on the GPU.
  *
  * The saved file (weights/FORMAT.md) keeps raw batch norm, writes the
  * trained tensors as F32 and every other one as it was, records the source

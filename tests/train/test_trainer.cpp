@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -211,6 +212,49 @@ TEST_CASE("a non-finite loss or gradient skips the step, counted; the weights st
   CHECK(trainer->skipped_in_a_row() == 2);
 }
 
+TEST_CASE("masks in host, pinned and device memory, packed or strided, give the same step") {
+  Case c = load_case("cin1_relu");
+  const int batch = c.input.n;
+  const m2u_image images = engine_test::host_image(c.pixels.data(), M2U_DTYPE_F32, batch, 1, kHeight, kWidth);
+  const m2u_image packed = engine_test::host_image(c.masks.data(), M2U_DTYPE_F32, batch, 1, kHeight, kWidth);
+  // Strided copy: rows of kWidth + 3 floats, images 11 floats apart.
+  const size_t row = kWidth + 3, image = row * kHeight + 11;
+  std::vector<float> strided(image * batch, 0.75f);
+  for (int n = 0; n < batch; ++n)
+    for (int y = 0; y < kHeight; ++y)
+      for (int x = 0; x < kWidth; ++x)
+        strided[n * image + y * row + x] = c.masks[(static_cast<size_t>(n) * kHeight + y) * kWidth + x];
+  m2u_image strided_host = engine_test::host_image(strided.data(), M2U_DTYPE_F32, batch, 1, kHeight, kWidth);
+  strided_host.row_stride = row * sizeof(float);
+  strided_host.image_stride = image * sizeof(float);
+  void* device = nullptr;
+  REQUIRE(cudaMalloc(&device, strided.size() * sizeof(float)) == cudaSuccess);
+  REQUIRE(cudaMemcpy(device, strided.data(), strided.size() * sizeof(float), cudaMemcpyHostToDevice) == cudaSuccess);
+  m2u_image strided_device = strided_host;
+  strided_device.data = device;
+  strided_device.memory = M2U_MEMORY_DEVICE;
+  void* pinned = nullptr;
+  REQUIRE(cudaMallocHost(&pinned, c.masks.size() * sizeof(float)) == cudaSuccess);
+  std::memcpy(pinned, c.masks.data(), c.masks.size() * sizeof(float));
+  m2u_image pinned_masks = packed;
+  pinned_masks.data = pinned;
+  pinned_masks.memory = M2U_MEMORY_PINNED;
+  std::vector<std::map<std::string, std::vector<float>>> results;
+  for (const m2u_image* masks : std::vector<const m2u_image*>{&packed, &strided_host, &strided_device, &pinned_masks}) {
+    std::unique_ptr<m2u::Trainer> trainer =
+        make_trainer(c.model, batch, m2u::TrainSchedule::kDecoder, plain_sgd());
+    m2u::TrainStepResult result;
+    REQUIRE_MESSAGE(trainer->step(images, *masks, &result) == M2U_OK, trainer->last_error());
+    m2u::EvaluationResult evaluation;
+    REQUIRE(trainer->evaluate(images, *masks, &evaluation) == M2U_OK);
+    results.emplace_back();
+    REQUIRE(trainer->read_tensors(true, &results.back()) == M2U_OK);
+  }
+  cudaFree(device);
+  cudaFreeHost(pinned);
+  for (size_t i = 1; i < results.size(); ++i) CHECK(results[i] == results[0]);
+}
+
 TEST_CASE("masks that do not fit are refused by name; nothing is trained") {
   Case c = load_case("cin1_relu");
   std::unique_ptr<m2u::Trainer> trainer =
@@ -222,16 +266,19 @@ TEST_CASE("masks that do not fit are refused by name; nothing is trained") {
   CHECK(trainer->step(images, masks, &result) == M2U_ERROR_SHAPE);
   CHECK(trainer->last_error().find("masks are") != std::string::npos);
   masks.height = kHeight;
-  masks.memory = M2U_MEMORY_DEVICE;
+  masks.memory = static_cast<m2u_memory>(9);
   CHECK(trainer->step(images, masks, &result) == M2U_ERROR_INVALID_ARGUMENT);
   masks.memory = M2U_MEMORY_HOST;
-  const float saved = c.masks[17];
-  c.masks[17] = 2.0f;
+  const size_t last_image = c.masks.size() / batch * (batch - 1) + 17;
+  const float saved = c.masks[last_image];
+  c.masks[last_image] = 2.0f;
   CHECK(trainer->step(images, masks, &result) == M2U_ERROR_INPUT);
-  CHECK_MESSAGE(trainer->last_error().find("not in [0, 1]") != std::string::npos, trainer->last_error());
-  c.masks[17] = std::numeric_limits<float>::quiet_NaN();
+  CHECK_MESSAGE(trainer->last_error() == "masks: F32 target values not in [0, 1] (NaN included): 1 in image " +
+                                             std::to_string(batch - 1) + "; nothing was trained on this batch",
+                trainer->last_error());
+  c.masks[last_image] = std::numeric_limits<float>::quiet_NaN();
   CHECK(trainer->step(images, masks, &result) == M2U_ERROR_INPUT);
-  c.masks[17] = saved;
+  c.masks[last_image] = saved;
   std::vector<float> bad_pixels = c.pixels;
   bad_pixels[5] = std::numeric_limits<float>::infinity();
   const m2u_image bad = engine_test::host_image(bad_pixels.data(), M2U_DTYPE_F32, batch, 1, kHeight, kWidth);

@@ -256,6 +256,8 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
     return false;
   };
   const size_t training_floats = t.parameter_floats_ + t.trainable_floats_ + t.state_floats_;
+  const size_t mask_staging_bytes =
+      static_cast<size_t>(batch) * out_channels * options.max_height * options.max_width * sizeof(float);
   if (!cuda(cudaMalloc(reinterpret_cast<void**>(&t.parameters_), training_floats * sizeof(float)),
             "allocating " + std::to_string(training_floats * sizeof(float)) +
                 " bytes of master weights, gradients and optimiser state") ||
@@ -265,6 +267,12 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
             "allocating the column maps") ||
       !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.targets_host_), frame_floats * sizeof(float)),
             "allocating pinned memory for the targets") ||
+      !cuda(cudaMalloc(reinterpret_cast<void**>(&t.mask_staging_), mask_staging_bytes),
+            "allocating " + std::to_string(mask_staging_bytes) + " bytes of mask staging") ||
+      !cuda(cudaMalloc(reinterpret_cast<void**>(&t.invalid_targets_), batch * sizeof(unsigned long long)),
+            "allocating the invalid-target counters") ||
+      !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.invalid_targets_host_), batch * sizeof(unsigned long long)),
+            "allocating pinned memory for the invalid-target counters") ||
       !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.readback_host_), (4 + t.trainable_floats_) * sizeof(float)),
             "allocating pinned memory for the loss and gradients") ||
       !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.probabilities_host_),
@@ -273,7 +281,8 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
             "allocating pinned memory for the evaluation's probabilities")) {
     return nullptr;
   }
-  t.device_bytes_ = (training_floats + scratch_floats) * sizeof(float) + columns.size() * sizeof(int);
+  t.device_bytes_ = (training_floats + scratch_floats) * sizeof(float) + columns.size() * sizeof(int) +
+                    mask_staging_bytes + batch * sizeof(unsigned long long);
   t.gradients_ = t.parameters_ + t.parameter_floats_;
   t.state_ = t.gradients_ + t.trainable_floats_;
   float* next = t.scratch_;
@@ -317,6 +326,9 @@ Trainer::~Trainer() {
   cudaFree(scratch_);
   cudaFree(columns_);
   cudaFreeHost(targets_host_);
+  cudaFree(mask_staging_);
+  cudaFree(invalid_targets_);
+  cudaFreeHost(invalid_targets_host_);
   cudaFreeHost(readback_host_);
   cudaFreeHost(probabilities_host_);
 }
@@ -344,9 +356,8 @@ cudaError_t Trainer::fold(const Conv& c) {
 m2u_status Trainer::check_masks(const m2u_image& images, const m2u_image& masks) {
   if (!masks.data) return fail(M2U_ERROR_INVALID_ARGUMENT, "masks: data is NULL");
   const int memory = enum_value(masks.memory), dtype = enum_value(masks.dtype);
-  if (memory != M2U_MEMORY_HOST && memory != M2U_MEMORY_PINNED) {
-    return fail(M2U_ERROR_INVALID_ARGUMENT, "masks: host or pinned memory only (memory kind " +
-                                                std::to_string(memory) + ")");
+  if (memory != M2U_MEMORY_HOST && memory != M2U_MEMORY_PINNED && memory != M2U_MEMORY_DEVICE) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "masks: unknown memory kind " + std::to_string(memory));
   }
   if (dtype != M2U_DTYPE_U8 && dtype != M2U_DTYPE_F32) {
     return fail(M2U_ERROR_INVALID_ARGUMENT,
@@ -362,57 +373,73 @@ m2u_status Trainer::check_masks(const m2u_image& images, const m2u_image& masks)
                                      std::to_string(images.batch) + " x " + std::to_string(out_channels) +
                                      " x " + std::to_string(images.height) + " x " + std::to_string(images.width));
   }
-  const size_t bytes = dtype_bytes(masks.dtype);
-  const size_t row = masks.row_stride ? masks.row_stride : masks.width * bytes;
-  const size_t plane = masks.plane_stride ? masks.plane_stride : row * masks.height;
-  const size_t image = masks.image_stride ? masks.image_stride : plane * masks.channels;
-  const size_t row_bytes = masks.width * bytes;
-  if (row < row_bytes || plane < row * (masks.height - 1) + row_bytes ||
-      image < plane * (masks.channels - 1) + row * (masks.height - 1) + row_bytes) {
+  const MaskPlanes planes = mask_planes(masks);
+  const size_t row_bytes = masks.width * dtype_bytes(masks.dtype);
+  if (planes.row_stride < row_bytes || planes.plane_stride < planes.row_stride * (masks.height - 1) + row_bytes ||
+      planes.image_stride <
+          planes.plane_stride * (masks.channels - 1) + planes.row_stride * (masks.height - 1) + row_bytes) {
     return fail(M2U_ERROR_INVALID_ARGUMENT, "masks: strides are smaller than their rows, planes or images");
   }
-  if (masks.dtype == M2U_DTYPE_F32) {
-    for (int n = 0; n < masks.batch; ++n)
-      for (int c = 0; c < masks.channels; ++c)
-        for (int y = 0; y < masks.height; ++y) {
-          const unsigned char* line = static_cast<const unsigned char*>(masks.data) + n * image + c * plane + y * row;
-          for (int x = 0; x < masks.width; ++x) {
-            float v;
-            std::memcpy(&v, line + x * sizeof(float), sizeof(float));
-            if (!(v >= 0.0f && v <= 1.0f)) {
-              return fail(M2U_ERROR_INPUT, "masks: target " + std::to_string(v) + " at image " + std::to_string(n) +
-                                               ", channel " + std::to_string(c) + ", row " + std::to_string(y) +
-                                               ", column " + std::to_string(x) + " is not in [0, 1]");
-            }
-          }
-        }
+  if (masks.dtype == M2U_DTYPE_F32 && masks.memory == M2U_MEMORY_DEVICE &&
+      (reinterpret_cast<uintptr_t>(masks.data) % 4 || planes.row_stride % 4 || planes.plane_stride % 4 ||
+       planes.image_stride % 4)) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "masks: F32 masks in device memory need 4-byte aligned data and strides");
   }
   return M2U_OK;
 }
 
-void Trainer::stage_targets(const m2u_image& masks, int padded_height, int padded_width) {
-  const int stride = padded_channels<float>(masks.channels);
-  const size_t bytes = dtype_bytes(masks.dtype);
-  const size_t row = masks.row_stride ? masks.row_stride : masks.width * bytes;
+MaskPlanes Trainer::mask_planes(const m2u_image& masks) {
+  const size_t row = masks.row_stride ? masks.row_stride : masks.width * dtype_bytes(masks.dtype);
   const size_t plane = masks.plane_stride ? masks.plane_stride : row * masks.height;
   const size_t image = masks.image_stride ? masks.image_stride : plane * masks.channels;
-  std::fill(targets_host_, targets_host_ + static_cast<size_t>(masks.batch) * padded_height * padded_width * stride,
-            0.0f);
-  for (int n = 0; n < masks.batch; ++n)
-    for (int c = 0; c < masks.channels; ++c)
-      for (int y = 0; y < masks.height; ++y) {
-        const unsigned char* line = static_cast<const unsigned char*>(masks.data) + n * image + c * plane + y * row;
-        float* target = targets_host_ + ((static_cast<size_t>(n) * padded_height + y) * padded_width) * stride + c;
-        for (int x = 0; x < masks.width; ++x) {
-          float v;
-          if (masks.dtype == M2U_DTYPE_U8) {
-            v = line[x] ? 1.0f : 0.0f;
-          } else {
-            std::memcpy(&v, line + x * sizeof(float), sizeof(float));
-          }
-          target[static_cast<size_t>(x) * stride] = v;
-        }
+  return MaskPlanes{masks.data, masks.dtype == M2U_DTYPE_F32, masks.batch, masks.channels, masks.height,
+                    masks.width, row, plane, image};
+}
+
+cudaError_t Trainer::upload_targets(const m2u_image& masks, int padded_height, int padded_width) {
+  MaskPlanes planes = mask_planes(masks);
+  cudaError_t status = cudaSuccess;
+  if (masks.memory != M2U_MEMORY_DEVICE) {
+    // Host or pinned: each plane's rows packed into the device staging.
+    const size_t row_bytes = masks.width * dtype_bytes(masks.dtype);
+    const MaskPlanes from = planes;
+    planes.data = mask_staging_;
+    planes.row_stride = row_bytes;
+    planes.plane_stride = row_bytes * masks.height;
+    planes.image_stride = planes.plane_stride * masks.channels;
+    for (int n = 0; status == cudaSuccess && n < masks.batch; ++n) {
+      for (int c = 0; status == cudaSuccess && c < masks.channels; ++c) {
+        status = cudaMemcpy2DAsync(mask_staging_ + n * planes.image_stride + c * planes.plane_stride, row_bytes,
+                                   static_cast<const unsigned char*>(from.data) + n * from.image_stride +
+                                       c * from.plane_stride,
+                                   from.row_stride, row_bytes, masks.height, cudaMemcpyHostToDevice, stream_);
       }
+    }
+  }
+  if (status == cudaSuccess) {
+    status = cudaMemsetAsync(invalid_targets_, 0, masks.batch * sizeof(unsigned long long), stream_);
+  }
+  const int out_channels = model_.architecture.out_channels;
+  const TensorView<float> targets{targets_, masks.batch, padded_height, padded_width, out_channels,
+                                  padded_channels<float>(out_channels)};
+  if (status == cudaSuccess) status = mask_targets(planes, targets, invalid_targets_, stream_);
+  if (status == cudaSuccess) {
+    status = cudaMemcpyAsync(invalid_targets_host_, invalid_targets_, masks.batch * sizeof(unsigned long long),
+                             cudaMemcpyDeviceToHost, stream_);
+  }
+  return status;
+}
+
+m2u_status Trainer::report_invalid_targets(int batch) {
+  std::string counts;
+  for (int n = 0; n < batch; ++n) {
+    if (invalid_targets_host_[n] == 0) continue;
+    counts += (counts.empty() ? "" : ", ") + std::to_string(invalid_targets_host_[n]) + " in image " +
+              std::to_string(n);
+  }
+  if (counts.empty()) return M2U_OK;
+  return fail(M2U_ERROR_INPUT, "masks: F32 target values not in [0, 1] (NaN included): " + counts +
+                                   "; nothing was trained on this batch");
 }
 
 TensorView<float> Trainer::scratch_view(float* data, const TensorView<float>& shape, int channels) const {
@@ -529,8 +556,8 @@ cudaError_t Trainer::backward(int batch, int padded_height, int padded_width) {
 m2u_status Trainer::step(const m2u_image& images, const m2u_image& masks, TrainStepResult* result) {
   last_error_.clear();
   *result = TrainStepResult();
-  // A step that failed half-way may have left copies queued from the
-  // pinned targets: let them finish before the targets are rewritten.
+  // A step that failed half-way may have left work queued: let it finish
+  // before the staging and the targets are rewritten.
   const cudaError_t idle = cudaStreamSynchronize(stream_);
   if (idle != cudaSuccess) return cuda_failure("waiting for the trainer's stream", idle);
   const m2u_status checked = check_masks(images, masks);
@@ -540,13 +567,8 @@ m2u_status Trainer::step(const m2u_image& images, const m2u_image& masks, TrainS
   const int batch = images.batch;
   const int padded_height = pad_to_spatial_multiple(images.height);
   const int padded_width = pad_to_spatial_multiple(images.width);
-  stage_targets(masks, padded_height, padded_width);
-  const int out_channels = model_.architecture.out_channels;
-  const size_t target_floats =
-      static_cast<size_t>(batch) * padded_height * padded_width * padded_channels<float>(out_channels);
-  cudaError_t status =
-      cudaMemcpyAsync(targets_, targets_host_, target_floats * sizeof(float), cudaMemcpyHostToDevice, stream_);
-  if (status != cudaSuccess) return cuda_failure("uploading the targets", status);
+  cudaError_t status = upload_targets(masks, padded_height, padded_width);
+  if (status != cudaSuccess) return cuda_failure("the targets from the masks", status);
   status = forward_loss(batch, images.height, images.width, padded_height, padded_width);
   if (status != cudaSuccess) return cuda_failure("the loss", status);
   status = backward(batch, padded_height, padded_width);
@@ -560,6 +582,8 @@ m2u_status Trainer::step(const m2u_image& images, const m2u_image& masks, TrainS
   if (status != cudaSuccess) return cuda_failure("reading the loss and gradients back", status);
   const m2u_status input = engine_->synchronize();  // non-finite input pixels
   if (input != M2U_OK) return fail(input, engine_->last_error());
+  const m2u_status targets = report_invalid_targets(batch);
+  if (targets != M2U_OK) return targets;
 
   double loss = readback_host_[0];
   if (options_.loss == TrainLoss::kBceDice) {
@@ -602,31 +626,33 @@ m2u_status Trainer::evaluate(const m2u_image& images, const m2u_image& masks, Ev
   probabilities.height = images.height;
   probabilities.width = images.width;
   m2u_status status = engine_->run(images, probabilities);
-  if (status == M2U_OK) status = engine_->synchronize();
   if (status != M2U_OK) return fail(status, engine_->last_error());
-  const size_t bytes = dtype_bytes(masks.dtype);
-  const size_t row = masks.row_stride ? masks.row_stride : masks.width * bytes;
-  const size_t plane = masks.plane_stride ? masks.plane_stride : row * masks.height;
-  const size_t image = masks.image_stride ? masks.image_stride : plane * masks.channels;
+  // The masks as targets, on the device for any memory kind, then back.
+  const int padded_height = pad_to_spatial_multiple(images.height);
+  const int padded_width = pad_to_spatial_multiple(images.width);
+  const int stride = padded_channels<float>(out_channels);
+  const size_t target_floats = static_cast<size_t>(images.batch) * padded_height * padded_width * stride;
+  cudaError_t copied = upload_targets(masks, padded_height, padded_width);
+  if (copied == cudaSuccess) {
+    copied = cudaMemcpyAsync(targets_host_, targets_, target_floats * sizeof(float), cudaMemcpyDeviceToHost, stream_);
+  }
+  if (copied == cudaSuccess) copied = cudaStreamSynchronize(stream_);
+  if (copied != cudaSuccess) return cuda_failure("the targets from the masks", copied);
+  status = engine_->synchronize();
+  if (status != M2U_OK) return fail(status, engine_->last_error());
+  status = report_invalid_targets(images.batch);
+  if (status != M2U_OK) return status;
   const float* p = probabilities_host_;
   for (int n = 0; n < masks.batch; ++n)
     for (int c = 0; c < masks.channels; ++c)
-      for (int y = 0; y < masks.height; ++y) {
-        const unsigned char* line = static_cast<const unsigned char*>(masks.data) + n * image + c * plane + y * row;
+      for (int y = 0; y < masks.height; ++y)
         for (int x = 0; x < masks.width; ++x, ++p) {
-          bool truth;
-          if (masks.dtype == M2U_DTYPE_U8) {
-            truth = line[x] != 0;
-          } else {
-            float v;
-            std::memcpy(&v, line + x * sizeof(float), sizeof(float));
-            truth = v >= 0.5f;
-          }
+          const bool truth =
+              targets_host_[((static_cast<size_t>(n) * padded_height + y) * padded_width + x) * stride + c] >= 0.5f;
           const bool predicted = *p >= 0.5f;
           result->intersection += truth && predicted;
           result->union_pixels += truth || predicted;
         }
-      }
   result->iou = result->union_pixels ? static_cast<double>(result->intersection) / result->union_pixels : 1.0;
   return M2U_OK;
 }

@@ -95,9 +95,9 @@ class Trainer {
   Trainer& operator=(const Trainer&) = delete;
 
   // One step on `images` (as Engine::run takes them) against `masks`:
-  // batch x out_channels planes of the images' height x width, in host or
-  // pinned memory, U8 (0 background, anything else foreground) or F32
-  // targets in [0, 1]. Forward, loss, backward, then (when the loss and
+  // batch x out_channels planes of the images' height x width, in host,
+  // pinned or device memory, U8 (0 background, anything else foreground)
+  // or F32 targets in [0, 1] (others: M2U_ERROR_INPUT, nothing updated). Forward, loss, backward, then (when the loss and
   // every gradient are finite) the optimiser's update and the refold.
   // Waits for the device (the loss is read back).
   m2u_status step(const m2u_image& images, const m2u_image& masks, TrainStepResult* result);
@@ -160,7 +160,13 @@ class Trainer {
   m2u_status fail(m2u_status status, const std::string& message);
   m2u_status cuda_failure(const char* what, cudaError_t error);
   m2u_status check_masks(const m2u_image& images, const m2u_image& masks);
-  void stage_targets(const m2u_image& masks, int padded_height, int padded_width);
+  static MaskPlanes mask_planes(const m2u_image& masks);  // strides filled in
+  // The masks (any memory kind) as the targets view, the invalid-target
+  // counts queued back to the host; on the stream.
+  cudaError_t upload_targets(const m2u_image& masks, int padded_height, int padded_width);
+  // After the stream: M2U_ERROR_INPUT naming the images with F32 targets
+  // outside [0, 1].
+  m2u_status report_invalid_targets(int batch);
   cudaError_t fold(const Conv& conv);
   cudaError_t forward_loss(int batch, int height, int width, int padded_height, int padded_width);
   cudaError_t backward(int batch, int padded_height, int padded_width);
@@ -198,8 +204,12 @@ class Trainer {
   float* zero_bias_ = nullptr;
   float* sums_ = nullptr;  // [0] loss, [1..3] Dice sums
   int* columns_ = nullptr;
-  // Pinned host memory: the targets as uploaded, the loss, sums and gradients read back.
+  unsigned char* mask_staging_ = nullptr;  // host masks, packed, on the device
+  unsigned long long* invalid_targets_ = nullptr;  // per image
+  // Pinned host memory: the targets read back (evaluate), the invalid
+  // counts, the loss, sums and gradients read back.
   float* targets_host_ = nullptr;
+  unsigned long long* invalid_targets_host_ = nullptr;
   float* readback_host_ = nullptr;
   float* probabilities_host_ = nullptr;  // evaluate's output, planar
   int updates_ = 0, skipped_ = 0, skipped_in_a_row_ = 0;

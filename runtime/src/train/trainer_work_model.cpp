@@ -84,6 +84,10 @@ TrainingWork Trainer::work_model(int batch, int height, int width, int pixel_byt
       case StepKind::kOutput: break;
     }
   }
+  // The targets from the masks (U8 counted; F32 masks read 4 bytes a value).
+  const double mask_bytes = static_cast<double>(batch) * arch.out_channels * height * width;
+  tally.add("loss: targets from the masks", 1, 0.0, mask_bytes,
+            static_cast<double>(batch) * ph * pw * padded_channels<float>(arch.out_channels) * 4);
   // The logits and the loss.
   const Conv& final_conv = convs_.back();
   const int out_channels = final_conv.shape.out_channels;
