@@ -107,5 +107,7 @@ TEST_CASE("the work of one 512 x 512 decoder-only training step (Cin 1, batch 1)
   MESSAGE("\n" << table << "forward " << forward / 1e9 << " GMAC, backward " << backward / 1e9 << " GMAC; "
                << flops / 1e9 << " GFLOP, " << bytes / 1e6 << " MB; the Jetson Nano's floors (236 GFLOP/s FP32, "
                << "25.6 GB/s): compute " << flops / 236e9 * 1e3 << " ms, DRAM " << bytes / 25.6e9 * 1e3
-               << " ms (a model, not a timing)");
+               << " ms (a model, not a timing); memory: engine arena " << trainer->engine().arena_bytes() / 1048576.0
+               << " MiB (decoder activations kept), trainer " << trainer->device_bytes() / 1048576.0 << " MiB, "
+               << trainer->trainable_count() << " trainable floats");
 }
