@@ -96,12 +96,18 @@ def make(fixtures_dir, log=print):
             name, float(entries["loss"][0]), len(entries) - 2, norms))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Write the decoder gradient fixtures (see module doc).")
+def fixtures_main(make_fixtures, description, argv=None):
+    """The fixture generators' command line: [--fixtures DIR], then
+    make_fixtures(DIR)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--fixtures", default=os.path.join(HERE, "..", "tests", "fixtures"))
     args = parser.parse_args(argv)
-    make(os.path.abspath(args.fixtures))
+    make_fixtures(os.path.abspath(args.fixtures))
     return 0
+
+
+def main(argv=None):
+    return fixtures_main(make, "Write the decoder gradient fixtures (see module doc).", argv)
 
 
 if __name__ == "__main__":

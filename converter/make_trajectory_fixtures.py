@@ -18,7 +18,6 @@ Bit-for-bit reproducible (float64, one thread);
 converter/tests/test_trajectory_fixtures.py regenerates and compares bytes.
 Needs torch and numpy (Debian's /usr/bin/python3).
 """
-import argparse
 import os
 import sys
 from collections import OrderedDict
@@ -31,7 +30,8 @@ sys.path.insert(0, HERE)
 import m2u_build  # noqa: E402
 import m2u_format as fmt  # noqa: E402
 import m2uf  # noqa: E402
-from make_gradient_fixtures import DECODER_PREFIXES, FIXTURES, VALID_HEIGHT, VALID_WIDTH  # noqa: E402
+from make_gradient_fixtures import (DECODER_PREFIXES, FIXTURES, VALID_HEIGHT, VALID_WIDTH,  # noqa: E402
+                                    fixtures_main)
 
 STEPS = 20
 # SGD's learning rate per fixture: cin3_relu6's random weights give
@@ -87,11 +87,7 @@ def make(fixtures_dir, log=print):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Write the loss trajectory fixtures (see module doc).")
-    parser.add_argument("--fixtures", default=os.path.join(HERE, "..", "tests", "fixtures"))
-    args = parser.parse_args(argv)
-    make(os.path.abspath(args.fixtures))
-    return 0
+    return fixtures_main(make, "Write the loss trajectory fixtures (see module doc).", argv)
 
 
 if __name__ == "__main__":

@@ -49,3 +49,24 @@ def convert_program(*argv):
     """CompletedProcess of m2u_convert.py run by this interpreter."""
     return subprocess.run([sys.executable, CONVERT_SCRIPT] + [str(a) for a in argv],
                           capture_output=True, text=True)
+
+
+def assert_fixtures_regenerate(test, make, names, inputs, output_suffix):
+    """Copies each fixture NAME + every suffix of `inputs` into a scratch
+    folder, runs make(folder, log) there, and asserts NAME + output_suffix
+    comes out byte-identical to the committed one."""
+    import shutil
+    import tempfile
+    out = tempfile.mkdtemp()
+    try:
+        for name in names:
+            for suffix in inputs:
+                shutil.copy(os.path.join(FIXTURES, name + suffix), out)
+        with contextlib.redirect_stdout(io.StringIO()):
+            make(out, log=lambda *_: None)
+        for name in names:
+            with open(os.path.join(out, name + output_suffix), "rb") as a, \
+                    open(os.path.join(FIXTURES, name + output_suffix), "rb") as b:
+                test.assertEqual(a.read(), b.read(), name + output_suffix + " differs when regenerated")
+    finally:
+        shutil.rmtree(out)

@@ -4,11 +4,7 @@ encoder, and PyTorch's autograd gradient agreeing with central finite
 differences of the loss (float64, step 2^-16: relative 1e-4) for the largest
 entry of a tensor of each decoder stage."""
 
-import contextlib
-import io
 import os
-import shutil
-import tempfile
 import unittest
 
 import numpy as np
@@ -24,19 +20,7 @@ NAMES = [name for name, _, _, _ in grads.FIXTURES]
 
 class GradientFixtures(unittest.TestCase):
     def test_regeneration_is_bit_identical(self):
-        out = tempfile.mkdtemp()
-        try:
-            for name in NAMES:
-                for ext in (".m2u", ".m2uf"):
-                    shutil.copy(os.path.join(support.FIXTURES, name + ext), out)
-            with contextlib.redirect_stdout(io.StringIO()):
-                grads.make(out, log=lambda *_: None)
-            for name in NAMES:
-                with open(os.path.join(out, name + "_grad.m2uf"), "rb") as a, \
-                        open(os.path.join(support.FIXTURES, name + "_grad.m2uf"), "rb") as b:
-                    self.assertEqual(a.read(), b.read(), name + "_grad.m2uf differs when regenerated")
-        finally:
-            shutil.rmtree(out)
+        support.assert_fixtures_regenerate(self, grads.make, NAMES, (".m2u", ".m2uf"), "_grad.m2uf")
 
     def test_decoder_tensors_only(self):
         for name in NAMES:

@@ -2,11 +2,7 @@
 reproducible to the byte, 20 steps per optimiser, starting at the gradient
 fixture's loss on the zero-padded frame and going down."""
 
-import contextlib
-import io
 import os
-import shutil
-import tempfile
 import unittest
 
 import support
@@ -19,19 +15,8 @@ NAMES = [name for name, _, _, _ in grads.FIXTURES]
 
 class TrajectoryFixtures(unittest.TestCase):
     def test_regeneration_is_bit_identical(self):
-        out = tempfile.mkdtemp()
-        try:
-            for name in NAMES:
-                for ext in (".m2u", ".m2uf", "_grad.m2uf"):
-                    shutil.copy(os.path.join(support.FIXTURES, name + ext), out)
-            with contextlib.redirect_stdout(io.StringIO()):
-                trajectories.make(out, log=lambda *_: None)
-            for name in NAMES:
-                with open(os.path.join(out, name + "_trajectory.m2uf"), "rb") as a, \
-                        open(os.path.join(support.FIXTURES, name + "_trajectory.m2uf"), "rb") as b:
-                    self.assertEqual(a.read(), b.read(), name + "_trajectory.m2uf differs when regenerated")
-        finally:
-            shutil.rmtree(out)
+        support.assert_fixtures_regenerate(self, trajectories.make, NAMES, (".m2u", ".m2uf", "_grad.m2uf"),
+                                           "_trajectory.m2uf")
 
     def test_losses_go_down(self):
         for name in NAMES:

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_numbers.h"
 #include "frame_source.h"
 #include "m2urt.h"
 
@@ -48,14 +49,6 @@ struct Options {
   RawLayout layout;
   std::vector<std::string> inputs;
 };
-
-bool parse_count(const char* text, long long low, long long high, long long* value) {
-  char* end = nullptr;
-  const long long parsed = std::strtoll(text, &end, 10);
-  if (!end || end == text || *end || parsed < low || parsed > high) return false;
-  *value = parsed;
-  return true;
-}
 
 bool parse(int argc, char** argv, Options* o, std::string* error) {
   for (int i = 1; i < argc; ++i) {
@@ -93,7 +86,7 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
     } else if (arg == "--width" || arg == "--height" || arg == "--stride" || arg == "--offset") {
       const bool size = arg == "--width" || arg == "--height";
       const char* text = value();
-      if (!parse_count(text, size ? 1 : 0, size ? m2u_infer::kMaxDimension : (1LL << 40), &number)) {
+      if (!m2u_cli::parse_integer(text, size ? 1 : 0, size ? m2u_infer::kMaxDimension : (1LL << 40), &number)) {
         *error = arg + " " + text + ": expected an integer in " + (size ? "1..65535" : "0..2^40");
         return false;
       }

@@ -2,9 +2,9 @@
 // finetune_options.h); every refusal names the option and the value.
 #include "finetune_options.h"
 
-#include <cmath>
-#include <cstdlib>
 #include <map>
+
+#include "cli_numbers.h"
 
 namespace m2u_finetune {
 
@@ -37,25 +37,8 @@ const char kUsage[] =
     "the final loss and validation IoU. INT8 scales are dropped: run m2u_calibrate on OUT\n"
     "before using it with --precision int8. Exit status 0, 1 on a failure, 2 on bad usage.\n";
 
-namespace {
-
-bool parse_integer(const char* text, long long low, long long high, long long* value) {
-  char* end = nullptr;
-  const long long parsed = std::strtoll(text, &end, 10);
-  if (!end || end == text || *end || parsed < low || parsed > high) return false;
-  *value = parsed;
-  return true;
-}
-
-bool parse_real(const char* text, double low, double high, double* value) {
-  char* end = nullptr;
-  const double parsed = std::strtod(text, &end);
-  if (!end || end == text || *end || !std::isfinite(parsed) || parsed < low || parsed > high) return false;
-  *value = parsed;
-  return true;
-}
-
-}  // namespace
+using m2u_cli::parse_integer;
+using m2u_cli::parse_real;
 
 bool parse_options(int argc, char** argv, Options* o, std::string* error) {
   static const std::map<std::string, m2u_optimizer> optimizers{

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "cli_numbers.h"
 #include "m2urt.h"
 
 namespace m2u_infer {
@@ -45,14 +46,7 @@ const char kUsage[] =
 
 namespace {
 
-bool parse_int(const char* text, long long low, long long high, long long* value) {
-  char* end = nullptr;
-  errno = 0;
-  const long long parsed = std::strtoll(text, &end, 10);
-  if (errno || !end || end == text || *end || parsed < low || parsed > high) return false;
-  *value = parsed;
-  return true;
-}
+using m2u_cli::parse_integer;
 
 }  // namespace
 
@@ -66,7 +60,7 @@ bool parse_options(int argc, char** argv, Options* options, std::string* error, 
   };
   auto number = [&](int& i, long long low, long long high, long long* value) {
     if (!need(i, 1)) return false;
-    if (!parse_int(argv[++i], low, high, value)) {
+    if (!parse_integer(argv[++i], low, high, value)) {
       *error = std::string(argv[i - 1]) + " " + argv[i] + ": expected an integer in " + std::to_string(low) + ".." +
                std::to_string(high);
       return false;

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "caller_values.h"
 #include "m2urt.h"
 #include "model.h"
 
@@ -33,15 +34,8 @@ inline m2u_status set_last_error(m2u_status status, const std::string& message) 
   return status;
 }
 
-// The integer a C caller stored in an enum field: C allows any int there,
-// while loading an out-of-range enumerator in C++ is undefined.
-template <typename Enum>
-int enum_value(const Enum& value) {
-  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized here");
-  int raw;
-  std::memcpy(&raw, &value, sizeof(raw));
-  return raw;
-}
+// The integer a C caller stored in an enum field (caller_values.h).
+using m2u::enum_value;
 
 // Growable structs (struct_size first): `given`'s first struct_size bytes
 // over `defaults` (an older caller's shorter struct gets the defaults of

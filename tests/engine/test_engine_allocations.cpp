@@ -55,6 +55,24 @@ void operator delete[](void* p, size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
+// Runs `body` (its REQUIREs included) with the host allocations counted;
+// checks that it made none, and no device allocation in the emulation.
+template <typename Body>
+long count_allocations(Body body) {
+#if defined(M2U_FLAVOUR_EMU)
+  const m2u_emu::MemoryCounters before = m2u_emu::memory_counters();
+#endif
+  g_host_allocations = 0;
+  g_counting = true;
+  body();
+  g_counting = false;
+  CHECK(g_host_allocations.load() == 0);
+#if defined(M2U_FLAVOUR_EMU)
+  CHECK(m2u_emu::memory_counters().device_allocations == before.device_allocations);
+#endif
+  return g_host_allocations.load();
+}
+
 TEST_CASE("inference allocates no host or device memory, and the arena is reported") {
   m2u::Model model;
   std::string error;
@@ -73,21 +91,13 @@ TEST_CASE("inference allocates no host or device memory, and the arena is report
   const m2u_image out = engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, 1, 1, 48, 80);
   REQUIRE(engine->run(in, out) == M2U_OK);  // warm-up: the emulation sizes its pools
   REQUIRE(engine->run(float_in, out) == M2U_OK);
-#if defined(M2U_FLAVOUR_EMU)
-  const m2u_emu::MemoryCounters before = m2u_emu::memory_counters();
-#endif
-  g_host_allocations = 0;
-  g_counting = true;
-  for (int i = 0; i < 3; ++i) {
-    REQUIRE(engine->run(in, out) == M2U_OK);
-    REQUIRE(engine->run(float_in, out) == M2U_OK);
-  }
-  g_counting = false;
-  CHECK(g_host_allocations.load() == 0);
-#if defined(M2U_FLAVOUR_EMU)
-  CHECK(m2u_emu::memory_counters().device_allocations == before.device_allocations);
-#endif
-  MESSAGE("host allocations in 6 runs: " << g_host_allocations.load() << "; arena " << engine->arena_bytes()
+  const long allocations = count_allocations([&] {
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(engine->run(in, out) == M2U_OK);
+      REQUIRE(engine->run(float_in, out) == M2U_OK);
+    }
+  });
+  MESSAGE("host allocations in 6 runs: " << allocations << "; arena " << engine->arena_bytes()
                                          << " bytes, weights " << engine->weight_bytes() << " bytes (64x96 max)");
 }
 
@@ -115,22 +125,14 @@ TEST_CASE("a training step and an evaluation allocate no host or device memory")
   m2u::EvaluationResult evaluation;
   REQUIRE(trainer->step(images, targets, &result) == M2U_OK);  // warm-up
   REQUIRE(trainer->evaluate(images, targets, &evaluation) == M2U_OK);
-#if defined(M2U_FLAVOUR_EMU)
-  const m2u_emu::MemoryCounters before = m2u_emu::memory_counters();
-#endif
-  g_host_allocations = 0;
-  g_counting = true;
-  for (int i = 0; i < 3; ++i) {
-    REQUIRE(trainer->step(images, targets, &result) == M2U_OK);
-    REQUIRE(trainer->evaluate(images, targets, &evaluation) == M2U_OK);
-  }
-  g_counting = false;
-  CHECK(g_host_allocations.load() == 0);
-#if defined(M2U_FLAVOUR_EMU)
-  CHECK(m2u_emu::memory_counters().device_allocations == before.device_allocations);
-#endif
+  const long allocations = count_allocations([&] {
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(trainer->step(images, targets, &result) == M2U_OK);
+      REQUIRE(trainer->evaluate(images, targets, &evaluation) == M2U_OK);
+    }
+  });
   CHECK(trainer->updates() == 4);
-  MESSAGE("host allocations in 3 steps + 3 evaluations: " << g_host_allocations.load() << "; trainer "
+  MESSAGE("host allocations in 3 steps + 3 evaluations: " << allocations << "; trainer "
                                                           << trainer->device_bytes() << " device bytes, "
                                                           << trainer->trainable_count() << " trainable floats");
 }

@@ -23,6 +23,7 @@
 #include "reference_forward.h"
 #include "reference_training.h"
 #include "trainer.h"
+#include "trainer_test_support.h"
 #include "weights_loader.h"
 
 namespace {
@@ -59,18 +60,7 @@ Case load_case(const std::string& name) {
 std::unique_ptr<m2u::Trainer> make_trainer(const m2u::Model& model, int batch, m2u::TrainSchedule schedule,
                                            const m2u::OptimizerSettings& optimizer,
                                            m2u::TrainLoss loss = m2u::TrainLoss::kBce) {
-  m2u::TrainerOptions options;
-  options.max_batch = batch;
-  options.max_height = kHeight;
-  options.max_width = kWidth;
-  options.schedule = schedule;
-  options.optimizer = optimizer;
-  options.loss = loss;
-  m2u_status status;
-  std::string error;
-  std::unique_ptr<m2u::Trainer> trainer = m2u::Trainer::create(model, options, &status, &error);
-  REQUIRE_MESSAGE(trainer, error);
-  return trainer;
+  return trainer_test::create_trainer(model, batch, kHeight, kWidth, schedule, optimizer, loss);
 }
 
 m2u::TrainStepResult train_step(m2u::Trainer& trainer, Case& c) {

@@ -13,6 +13,7 @@
 
 #include "engine_test_support.h"
 #include "trainer.h"
+#include "trainer_test_support.h"
 #include "weights_loader.h"
 #if defined(M2U_FLAVOUR_EMU)
 #include "emu/emu_scheduler.h"
@@ -22,17 +23,7 @@ namespace {
 
 std::unique_ptr<m2u::Trainer> trainer_for(const m2u::Model& model, int batch, int height, int width,
                                           m2u::TrainSchedule schedule, m2u::TrainLoss loss) {
-  m2u::TrainerOptions options;
-  options.max_batch = batch;
-  options.max_height = height;
-  options.max_width = width;
-  options.schedule = schedule;
-  options.loss = loss;
-  m2u_status status;
-  std::string error;
-  std::unique_ptr<m2u::Trainer> trainer = m2u::Trainer::create(model, options, &status, &error);
-  REQUIRE_MESSAGE(trainer, error);
-  return trainer;
+  return trainer_test::create_trainer(model, batch, height, width, schedule, m2u::OptimizerSettings(), loss);
 }
 
 m2u::Model load(const char* name) {

@@ -9,36 +9,17 @@
 #include <cmath>
 #include <cstring>
 
+#include "caller_values.h"
 #include "conv_kernels.h"
 #include "conv_kernels_int8.h"
+#include "kernel_activation.h"
 #include "upsample_kernels.h"
 
 namespace m2u {
 namespace {
 
-KernelActivation kernel_activation(Activation activation) {
-  switch (activation) {
-    case Activation::kRelu6: return KernelActivation::kRelu6;
-    case Activation::kRelu: return KernelActivation::kRelu;
-    case Activation::kSigmoid: return KernelActivation::kSigmoid;
-    case Activation::kLinear: return KernelActivation::kLinear;
-  }
-  return KernelActivation::kLinear;
-}
-
-size_t dtype_bytes(m2u_dtype dtype) { return dtype == M2U_DTYPE_U8 ? 1 : dtype == M2U_DTYPE_U16 ? 2 : 4; }
-
 PixelType pixel_type(m2u_dtype dtype) {
   return dtype == M2U_DTYPE_U8 ? PixelType::kU8 : dtype == M2U_DTYPE_U16 ? PixelType::kU16 : PixelType::kF32;
-}
-
-// Enum fields come from C callers, who may store any int: read them as ints
-// (loading an out-of-range enumerator in C++ is undefined).
-template <typename Enum>
-int enum_value(const Enum& value) {
-  int raw;
-  std::memcpy(&raw, &value, sizeof(raw));
-  return raw;
 }
 
 bool valid_dtype(const m2u_dtype& dtype) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "caller_values.h"
 #include "dpc_kernels.h"
 #include "io_kernels.h"
 #include "mask_kernels.h"
@@ -17,14 +18,6 @@ namespace m2u {
 namespace {
 
 constexpr int kMaxDimension = 65535;  // the unpack and mask kernels' limit
-
-// Enum fields come from C callers, who may store any int.
-template <typename Enum>
-int enum_value(const Enum& value) {
-  int raw;
-  std::memcpy(&raw, &value, sizeof(raw));
-  return raw;
-}
 
 bool valid_raw_format(int format) { return format >= M2U_RAW_MONO8 && format <= M2U_RAW_MONO12P; }
 

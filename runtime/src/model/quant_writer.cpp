@@ -6,28 +6,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "file_bytes.h"
 #include "model.h"
 #include "weights_loader.h"
 
 namespace m2u {
-namespace {
-
-uint32_t get_u32(const std::vector<uint8_t>& b, size_t at) {
-  uint32_t v;
-  std::memcpy(&v, b.data() + at, 4);
-  return v;
-}
-uint64_t get_u64(const std::vector<uint8_t>& b, size_t at) {
-  uint64_t v;
-  std::memcpy(&v, b.data() + at, 8);
-  return v;
-}
-void put_u32(std::vector<uint8_t>& b, size_t at, uint32_t v) { std::memcpy(b.data() + at, &v, 4); }
-void put_u64(std::vector<uint8_t>& b, size_t at, uint64_t v) { std::memcpy(b.data() + at, &v, 8); }
-
-size_t align_up(size_t value, size_t alignment) { return (value + alignment - 1) / alignment * alignment; }
-
-}  // namespace
 
 bool write_activation_scales(const std::vector<uint8_t>& file, const std::vector<ActivationScale>& scales,
                              std::vector<uint8_t>* out, std::string* error) {

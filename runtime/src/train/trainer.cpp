@@ -8,30 +8,15 @@
 #include <cstring>
 
 #include "atomic_file.h"
+#include "caller_values.h"
 #include "conv_kernels.h"
+#include "kernel_activation.h"
 #include "sha256.h"
 #include "trained_writer.h"
 #include "upsample_kernels.h"
 
 namespace m2u {
 namespace {
-
-KernelActivation kernel_activation(Activation activation) {
-  switch (activation) {
-    case Activation::kRelu6: return KernelActivation::kRelu6;
-    case Activation::kRelu: return KernelActivation::kRelu;
-    case Activation::kSigmoid: return KernelActivation::kSigmoid;
-    case Activation::kLinear: return KernelActivation::kLinear;
-  }
-  return KernelActivation::kLinear;
-}
-
-template <typename Enum>
-int enum_value(const Enum& value) {
-  int raw;
-  std::memcpy(&raw, &value, sizeof(raw));
-  return raw;
-}
 
 TensorView<const float> as_const(const TensorView<float>& v) {
   return TensorView<const float>{v.data, v.batch, v.height, v.width, v.channels, v.pixel_stride, v.scale};
@@ -45,8 +30,6 @@ bool trains(TrainSchedule schedule, const std::string& stage, int position_in_bl
   }
   return false;
 }
-
-size_t dtype_bytes(m2u_dtype dtype) { return dtype == M2U_DTYPE_U8 ? 1 : dtype == M2U_DTYPE_U16 ? 2 : 4; }
 
 }  // namespace
 
