@@ -23,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "cli_numbers.h"
 #include "frame_source.h"
 #include "m2urt.h"
 
@@ -55,7 +54,6 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
     auto value = [&]() -> const char* { return argv[++i]; };
-    long long number = 0;
     if (arg == "--help" || arg == "-h") {
       *error = "";
       return false;
@@ -76,24 +74,8 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
         *error = "--method " + m + ": expected entropy, percentile or minmax";
         return false;
       }
-    } else if (arg == "--format") {
-      const std::string f = value();
-      if (!m2u_infer::parse_raw_format(f, &o->layout.format)) {
-        *error = "--format " + f + ": expected mono8, mono16, mono12 or mono12p";
-        return false;
-      }
-      o->layout.given = true;
-    } else if (arg == "--width" || arg == "--height" || arg == "--stride" || arg == "--offset") {
-      const bool size = arg == "--width" || arg == "--height";
-      const char* text = value();
-      if (!m2u_cli::parse_integer(text, size ? 1 : 0, size ? m2u_infer::kMaxDimension : (1LL << 40), &number)) {
-        *error = arg + " " + text + ": expected an integer in " + (size ? "1..65535" : "0..2^40");
-        return false;
-      }
-      if (arg == "--width") o->layout.width = static_cast<int>(number);
-      if (arg == "--height") o->layout.height = static_cast<int>(number);
-      if (arg == "--stride") o->layout.stride = static_cast<size_t>(number);
-      if (arg == "--offset") o->layout.offset = static_cast<size_t>(number);
+    } else if (m2u_infer::is_raw_layout_option(arg)) {
+      if (!m2u_infer::apply_raw_layout_option(arg, value(), &o->layout, error)) return false;
     } else if (arg.size() > 1 && arg[0] == '-') {
       *error = "unknown option " + arg;
       return false;

@@ -119,18 +119,8 @@ bool parse_options(int argc, char** argv, Options* o, std::string* error) {
     } else if (arg == "--max-skipped") {
       if (!parse_integer(text, 1, 1000000, &integer)) return bad("an integer >= 1");
       o->max_skipped = static_cast<int>(integer);
-    } else if (arg == "--format") {
-      if (!m2u_infer::parse_raw_format(text, &o->layout.format)) return bad("mono8, mono16, mono12 or mono12p");
-      o->layout.given = true;
-    } else if (arg == "--width" || arg == "--height" || arg == "--stride" || arg == "--offset") {
-      const bool size = arg == "--width" || arg == "--height";
-      if (!parse_integer(text, size ? 1 : 0, size ? m2u_infer::kMaxDimension : (1LL << 40), &integer)) {
-        return bad(size ? "an integer in 1..65535" : "an integer in 0..2^40");
-      }
-      if (arg == "--width") o->layout.width = static_cast<int>(integer);
-      if (arg == "--height") o->layout.height = static_cast<int>(integer);
-      if (arg == "--stride") o->layout.stride = static_cast<size_t>(integer);
-      if (arg == "--offset") o->layout.offset = static_cast<size_t>(integer);
+    } else if (m2u_infer::is_raw_layout_option(arg)) {
+      if (!m2u_infer::apply_raw_layout_option(arg, text, &o->layout, error)) return false;
     } else if (arg.size() > 1 && arg[0] == '-') {
       *error = "unknown option " + arg;
       return false;

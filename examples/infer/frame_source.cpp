@@ -14,6 +14,8 @@
 
 #include <stb_image.h>
 
+#include "cli_numbers.h"
+
 namespace m2u_infer {
 namespace {
 
@@ -316,6 +318,33 @@ m2u_image image_of(const HostFrame& frame, std::vector<uint16_t>* unpacked) {
       break;
   }
   return image;
+}
+
+bool is_raw_layout_option(const std::string& option) {
+  return option == "--format" || option == "--width" || option == "--height" || option == "--stride" ||
+         option == "--offset";
+}
+
+bool apply_raw_layout_option(const std::string& option, const char* value, RawLayout* layout, std::string* error) {
+  if (option == "--format") {
+    if (!parse_raw_format(value, &layout->format)) {
+      *error = option + " " + value + ": expected mono8, mono16, mono12 or mono12p";
+      return false;
+    }
+    layout->given = true;
+    return true;
+  }
+  const bool size = option == "--width" || option == "--height";
+  long long number = 0;
+  if (!m2u_cli::parse_integer(value, size ? 1 : 0, size ? kMaxDimension : (1LL << 40), &number)) {
+    *error = option + " " + value + ": expected an integer in " + (size ? "1..65535" : "0..2^40");
+    return false;
+  }
+  if (option == "--width") layout->width = static_cast<int>(number);
+  if (option == "--height") layout->height = static_cast<int>(number);
+  if (option == "--stride") layout->stride = static_cast<size_t>(number);
+  if (option == "--offset") layout->offset = static_cast<size_t>(number);
+  return true;
 }
 
 }  // namespace m2u_infer

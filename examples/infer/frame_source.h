@@ -36,6 +36,13 @@ struct HostFrame {
 // Parses "mono8", "mono16", "mono12", "mono12p".
 bool parse_raw_format(const std::string& text, m2u_raw_format* format);
 
+// The raw-layout options the CLIs share: --format, --width, --height,
+// --stride, --offset (each with a value). apply_raw_layout_option sets one
+// in `layout`; false with *error naming the option and value when the value
+// is bad.
+bool is_raw_layout_option(const std::string& option);
+bool apply_raw_layout_option(const std::string& option, const char* value, RawLayout* layout, std::string* error);
+
 // Frames are at most this many pixels a side (libm2urt's kernels' limit).
 constexpr long kMaxDimension = 65535;
 
