@@ -21,8 +21,8 @@ __global__ void kernel_mask_targets(MaskPlanes masks, TensorView<float> targets,
   const PixelGroup at = pixel_group_of_thread<kGroup>(targets.width, groups);
   if (!at.valid) return;
   const bool inside = at.y < masks.height && at.x < masks.width;
-  const unsigned char* row = static_cast<const unsigned char*>(masks.data) + at.n * masks.image_stride +
-                             at.y * masks.row_stride;
+  const unsigned char* row = static_cast<const unsigned char*>(masks.data);
+  if (inside) row += at.n * masks.image_stride + at.y * masks.row_stride;
   float values[kGroup];
   unsigned bad = 0;
   M2U_UNROLL

@@ -196,6 +196,7 @@ int run(int argc, char** argv) {
     m2u_trainer_stats stats;
     m2u_trainer_stats_init(&stats);
     m2u_trainer_get_stats(trainer, &stats);
+    const bool epoch_end = (step + 1) % sampler.steps_per_epoch() == 0 || step + 1 == total_steps;
     if (skipped) {
       std::printf("step %lld: non-finite loss or gradient (loss %g): skipped, %lld in a row\n", step + 1, loss,
                   stats.skipped_in_a_row);
@@ -207,22 +208,29 @@ int run(int argc, char** argv) {
                                             std::to_string(checkpoint_step) + ")").c_str()
                                          : (options.out + " was not written").c_str());
         status = 1;
+        break;
       }
-      continue;
+    } else {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if ((step + 1) % options.log_every == 0 || step + 1 == total_steps) {
+        const double eta = elapsed / (step + 1) * (total_steps - step - 1);
+        std::printf("step %lld/%lld  epoch %d  loss %.5f  %.1f images/s  ETA %s\n", step + 1, total_steps,
+                    epoch_seen, loss, images_seen / std::max(elapsed, 1e-9), duration(eta).c_str());
+        std::fflush(stdout);
+      }
+      epoch_loss += loss;
+      ++epoch_updates;
     }
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if ((step + 1) % options.log_every == 0 || step + 1 == total_steps) {
-      const double eta = elapsed / (step + 1) * (total_steps - step - 1);
-      std::printf("step %lld/%lld  epoch %d  loss %.5f  %.1f images/s  ETA %s\n", step + 1, total_steps,
-                  epoch_seen, loss, images_seen / std::max(elapsed, 1e-9), duration(eta).c_str());
-      std::fflush(stdout);
-    }
-    epoch_loss += loss;
-    ++epoch_updates;
-    const bool epoch_end = (step + 1) % sampler.steps_per_epoch() == 0 || step + 1 == total_steps;
     if (epoch_end) {
-      final_loss = epoch_loss / epoch_updates;
-      std::string line = "epoch " + std::to_string(epoch_seen) + ": mean loss " + std::to_string(final_loss);
+      // An epoch whose every step was skipped has no mean loss; the last
+      // finished one's stays the final loss.
+      std::string line = "epoch " + std::to_string(epoch_seen) + ": ";
+      if (epoch_updates > 0) {
+        final_loss = epoch_loss / epoch_updates;
+        line += "mean loss " + std::to_string(final_loss);
+      } else {
+        line += "every step skipped";
+      }
       epoch_loss = 0.0;
       epoch_updates = 0;
       if (!validation.empty()) {
@@ -235,6 +243,7 @@ int run(int argc, char** argv) {
       }
       std::printf("%s\n", line.c_str());
     }
+    if (skipped) continue;
     if (options.checkpoint_every > 0 && stats.updates % options.checkpoint_every == 0) {
       if (m2u_trainer_save(trainer, options.out.c_str(), provenance(step + 1, final_loss).c_str()) != M2U_OK) {
         std::fprintf(stderr, "m2u_finetune: checkpoint: %s\n", m2u_trainer_last_error(trainer));

@@ -155,7 +155,7 @@ typedef enum m2u_precision {
 typedef struct m2u_engine_options {
   size_t struct_size;      /* set by m2u_engine_options_init: the caller's sizeof */
   int max_batch;           /* frames per run, 1.. (default 1) */
-  int max_height;          /* largest frame; any frame up to these runs (default 512) */
+  int max_height;          /* largest frame; any frame up to these, rounded up to a multiple of 16, runs (default 512) */
   int max_width;
   m2u_precision precision; /* default M2U_PRECISION_FP32 */
   int device;              /* CUDA device index (default 0) */
@@ -428,11 +428,14 @@ M2U_API void m2u_trainer_options_init_sized(m2u_trainer_options* options, size_t
 M2U_API m2u_status m2u_trainer_create(const m2u_model* model, const m2u_trainer_options* options,
                                       m2u_trainer** trainer);
 M2U_API void m2u_trainer_destroy(m2u_trainer* trainer);
-/* Message of the trainer's last failed call; "" if none. */
+/* Message of the trainer's last call when it failed; "" after a call that
+ * succeeded. */
 M2U_API const char* m2u_trainer_last_error(const m2u_trainer* trainer);
 /* One step on a batch; *loss (may be NULL) the batch's loss before the
  * update, *skipped (may be NULL) 1 when nothing was updated for a
- * non-finite value. Returns when the update is done. */
+ * non-finite value. Returns when the update is done. A step that fails
+ * updates nothing; after a CUDA failure in the update itself the trainer
+ * refuses further calls (create it again). */
 M2U_API m2u_status m2u_trainer_step(m2u_trainer* trainer, const m2u_image* images, const m2u_image* masks,
                                     float* loss, int* skipped);
 /* The current weights' mask (probability >= 0.5) against `masks` (U8 non-zero

@@ -46,6 +46,20 @@ m2u_status refuse(m2u_trainer* trainer, m2u_status status, const std::string& me
   return status;
 }
 
+// Runs `body` on the trainer through guarded(); an exception's message
+// (which guarded() keeps per thread) is kept on the handle too.
+template <typename Body>
+m2u_status on_trainer(m2u_trainer* trainer, Body body) {
+  bool threw = true;
+  const m2u_status status = guarded([&] {
+    const m2u_status s = body();
+    threw = false;
+    return s;
+  });
+  if (threw) trainer->message = m2u_capi::thread_last_error();
+  return status;
+}
+
 }  // namespace
 
 extern "C" {
@@ -108,7 +122,7 @@ m2u_status m2u_trainer_step(m2u_trainer* trainer, const m2u_image* images, const
   if (!trainer) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_step: trainer is NULL");
   trainer->message.clear();
   if (!images || !masks) return refuse(trainer, M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_step: images or masks is NULL");
-  return guarded([&] {
+  return on_trainer(trainer, [&] {
     m2u::TrainStepResult result;
     const m2u_status status = trainer->trainer->step(*images, *masks, &result);
     if (status == M2U_OK) {
@@ -138,7 +152,7 @@ m2u_status m2u_trainer_evaluate(m2u_trainer* trainer, const m2u_image* images, c
                                                            std::to_string(evaluation->struct_size) +
                                                            ": call m2u_trainer_evaluation_init first");
   }
-  return guarded([&] {
+  return on_trainer(trainer, [&] {
     m2u::EvaluationResult result;
     const m2u_status status = trainer->trainer->evaluate(*images, *masks, &result);
     if (status == M2U_OK) {
@@ -157,7 +171,7 @@ m2u_status m2u_trainer_save(m2u_trainer* trainer, const char* path, const char* 
   if (!trainer) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_save: trainer is NULL");
   trainer->message.clear();
   if (!path) return refuse(trainer, M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_save: path is NULL");
-  return guarded([&] { return trainer->trainer->save(path, provenance_lines ? provenance_lines : ""); });
+  return on_trainer(trainer, [&] { return trainer->trainer->save(path, provenance_lines ? provenance_lines : ""); });
 }
 
 void m2u_trainer_stats_init_sized(m2u_trainer_stats* stats, size_t size) {

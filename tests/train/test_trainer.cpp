@@ -395,3 +395,42 @@ TEST_CASE("20 steps of SGD with momentum and of Adam follow PyTorch's loss traje
     }
   }
 }
+
+TEST_CASE("frames up to the padded maximum train and evaluate (the staging is sized for them)") {
+  // max 40 x 56 pads to 48 x 64: a 48 x 64 frame is accepted and must fit
+  // every buffer (the emulation's device memory is exact-size, so ASan sees
+  // an overflow).
+  Case c = load_case("cin1_relu");
+  std::unique_ptr<m2u::Trainer> trainer = trainer_test::create_trainer(
+      c.model, 1, 40, 56, m2u::TrainSchedule::kDecoder, plain_sgd(), m2u::TrainLoss::kBce);
+  std::vector<float> pixels(48 * 64, 0.5f), masks(48 * 64, 0.0f);
+  for (size_t i = 0; i < pixels.size(); ++i) {
+    pixels[i] = static_cast<float>(i % 97) / 97.0f;
+    masks[i] = i % 7 < 3 ? 1.0f : 0.0f;
+  }
+  const m2u_image images = engine_test::host_image(pixels.data(), M2U_DTYPE_F32, 1, 1, 48, 64);
+  const m2u_image targets = engine_test::host_image(masks.data(), M2U_DTYPE_F32, 1, 1, 48, 64);
+  m2u::TrainStepResult result;
+  REQUIRE_MESSAGE(trainer->step(images, targets, &result) == M2U_OK, trainer->last_error());
+  m2u::EvaluationResult evaluation;
+  REQUIRE_MESSAGE(trainer->evaluate(images, targets, &evaluation) == M2U_OK, trainer->last_error());
+  CHECK(evaluation.union_pixels > 0);
+}
+
+TEST_CASE("evaluate thresholds a linear-output model at logit 0, as a sigmoid one at 0.5") {
+  Case c = load_case("cin1_relu");
+  const m2u_image images = engine_test::host_image(c.pixels.data(), M2U_DTYPE_F32, c.input.n, 1, kHeight, kWidth);
+  const m2u_image masks = engine_test::host_image(c.masks.data(), M2U_DTYPE_F32, c.input.n, 1, kHeight, kWidth);
+  m2u::EvaluationResult results[2];
+  for (int linear = 0; linear < 2; ++linear) {
+    m2u::Model model = c.model;
+    const m2u::Architecture& a = c.model.architecture;
+    model.architecture = m2u::make_architecture(a.in_channels, a.out_channels, a.hidden_activation,
+                                                linear ? m2u::Activation::kLinear : m2u::Activation::kSigmoid);
+    std::unique_ptr<m2u::Trainer> trainer = make_trainer(model, c.input.n, m2u::TrainSchedule::kDecoder, plain_sgd());
+    REQUIRE(trainer->evaluate(images, masks, &results[linear]) == M2U_OK);
+  }
+  CHECK(results[0].union_pixels > 0);
+  CHECK(results[1].intersection == results[0].intersection);
+  CHECK(results[1].union_pixels == results[0].union_pixels);
+}

@@ -152,11 +152,13 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
     if (!cuda(cudaStreamCreate(&e.stream_), "creating the engine's stream")) return nullptr;
     e.owns_stream_ = true;
   }
-  const size_t max_pixels = static_cast<size_t>(options.max_batch) * options.max_height * options.max_width;
+  // Frames are accepted up to the plan's padded maxima (check_input): the
+  // staging is sized for those.
+  const size_t max_pixels = static_cast<size_t>(e.plan_.max_batch) * e.plan_.max_height * e.plan_.max_width;
   e.input_staging_bytes_ = max_pixels * model.architecture.in_channels * sizeof(float);
   e.output_staging_bytes_ = max_pixels * model.architecture.out_channels * sizeof(float);
-  const PixelImage largest{nullptr, PixelType::kF32, options.max_batch, options.max_height,
-                           options.max_width, model.architecture.in_channels, 0, 0, 1.0f};
+  const PixelImage largest{nullptr, PixelType::kF32, e.plan_.max_batch, e.plan_.max_height,
+                           e.plan_.max_width, model.architecture.in_channels, 0, 0, 1.0f};
   const size_t scratch = image_statistics_scratch(largest);
   if (!cuda(cudaMalloc(reinterpret_cast<void**>(&e.weights_), e.weight_bytes()),
             "allocating " + std::to_string(e.weight_bytes()) + " bytes of weights") ||

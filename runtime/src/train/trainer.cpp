@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -240,7 +241,7 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
   };
   const size_t training_floats = t.parameter_floats_ + t.trainable_floats_ + t.state_floats_;
   const size_t mask_staging_bytes =
-      static_cast<size_t>(batch) * out_channels * options.max_height * options.max_width * sizeof(float);
+      static_cast<size_t>(batch) * out_channels * ph * pw * sizeof(float);  // the padded maxima: see the engine
   if (!cuda(cudaMalloc(reinterpret_cast<void**>(&t.parameters_), training_floats * sizeof(float)),
             "allocating " + std::to_string(training_floats * sizeof(float)) +
                 " bytes of master weights, gradients and optimiser state") ||
@@ -259,7 +260,7 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
       !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.readback_host_), (4 + t.trainable_floats_) * sizeof(float)),
             "allocating pinned memory for the loss and gradients") ||
       !cuda(cudaMallocHost(reinterpret_cast<void**>(&t.probabilities_host_),
-                           static_cast<size_t>(batch) * options.max_height * options.max_width * out_channels *
+                           static_cast<size_t>(batch) * ph * pw * out_channels *
                                sizeof(float)),
             "allocating pinned memory for the evaluation's probabilities")) {
     return nullptr;
@@ -539,19 +540,19 @@ cudaError_t Trainer::backward(int batch, int padded_height, int padded_width) {
 m2u_status Trainer::step(const m2u_image& images, const m2u_image& masks, TrainStepResult* result) {
   last_error_.clear();
   *result = TrainStepResult();
-  // A step that failed half-way may have left work queued: let it finish
-  // before the staging and the targets are rewritten.
-  const cudaError_t idle = cudaStreamSynchronize(stream_);
-  if (idle != cudaSuccess) return cuda_failure("waiting for the trainer's stream", idle);
+  const m2u_status ready = begin_call();
+  if (ready != M2U_OK) return ready;
   const m2u_status checked = check_masks(images, masks);
   if (checked != M2U_OK) return checked;
-  const m2u_status ran = engine_->run_features(images);
-  if (ran != M2U_OK) return fail(ran, engine_->last_error());
   const int batch = images.batch;
   const int padded_height = pad_to_spatial_multiple(images.height);
   const int padded_width = pad_to_spatial_multiple(images.width);
+  // The masks first: a copy from pageable memory waits for the stream, so
+  // queued behind the forward it would stall the host.
   cudaError_t status = upload_targets(masks, padded_height, padded_width);
   if (status != cudaSuccess) return cuda_failure("the targets from the masks", status);
+  const m2u_status ran = engine_->run_features(images);
+  if (ran != M2U_OK) return fail(ran, engine_->last_error());
   status = forward_loss(batch, images.height, images.width, padded_height, padded_width);
   if (status != cudaSuccess) return cuda_failure("the loss", status);
   status = backward(batch, padded_height, padded_width);
@@ -589,14 +590,33 @@ m2u_status Trainer::step(const m2u_image& images, const m2u_image& masks, TrainS
     if (convs_[i].trainable) status = fold(convs_[i]);
   }
   if (status == cudaSuccess) status = cudaStreamSynchronize(stream_);
-  if (status != cudaSuccess) return cuda_failure("the optimiser step", status);
+  if (status != cudaSuccess) {
+    // The master weights or the optimiser state may have changed without
+    // every fold: the trainer cannot go on from here.
+    const m2u_status failed = cuda_failure("the optimiser step", status);
+    broken_ = "an optimiser step failed half-way (" + last_error_ + "); create the trainer again";
+    return failed;
+  }
   ++updates_;
+  return M2U_OK;
+}
+
+m2u_status Trainer::begin_call() {
+  if (!broken_.empty()) return fail(M2U_ERROR_CUDA, broken_);
+  // A call that failed half-way may have left work queued (copies from the
+  // caller's memory, the staging) and a non-finite-input report pending:
+  // let the work finish and drop the report, which belonged to that call.
+  const cudaError_t idle = cudaStreamSynchronize(stream_);
+  if (idle != cudaSuccess) return cuda_failure("waiting for the trainer's stream", idle);
+  engine_->synchronize();
   return M2U_OK;
 }
 
 m2u_status Trainer::evaluate(const m2u_image& images, const m2u_image& masks, EvaluationResult* result) {
   last_error_.clear();
   *result = EvaluationResult();
+  const m2u_status ready = begin_call();
+  if (ready != M2U_OK) return ready;
   const m2u_status checked = check_masks(images, masks);
   if (checked != M2U_OK) return checked;
   const int out_channels = model_.architecture.out_channels;
@@ -625,6 +645,9 @@ m2u_status Trainer::evaluate(const m2u_image& images, const m2u_image& masks, Ev
   if (status != M2U_OK) return fail(status, engine_->last_error());
   status = report_invalid_targets(images.batch);
   if (status != M2U_OK) return status;
+  // Probability 0.5: the engine's output, or its logit 0 for a model
+  // whose output activation is linear.
+  const float threshold = model_.architecture.output_activation == Activation::kLinear ? 0.0f : 0.5f;
   const float* p = probabilities_host_;
   for (int n = 0; n < masks.batch; ++n)
     for (int c = 0; c < masks.channels; ++c)
@@ -632,7 +655,7 @@ m2u_status Trainer::evaluate(const m2u_image& images, const m2u_image& masks, Ev
         for (int x = 0; x < masks.width; ++x, ++p) {
           const bool truth =
               targets_host_[((static_cast<size_t>(n) * padded_height + y) * padded_width + x) * stride + c] >= 0.5f;
-          const bool predicted = *p >= 0.5f;
+          const bool predicted = *p >= threshold;
           result->intersection += truth && predicted;
           result->union_pixels += truth || predicted;
         }
@@ -642,6 +665,8 @@ m2u_status Trainer::evaluate(const m2u_image& images, const m2u_image& masks, Ev
 
 m2u_status Trainer::save(const std::string& path, const std::string& provenance_lines) {
   last_error_.clear();
+  const m2u_status ready = begin_call();
+  if (ready != M2U_OK) return ready;
   std::map<std::string, std::vector<float>> trained;
   const m2u_status read = read_tensors(false, &trained);
   if (read != M2U_OK) return read;

@@ -103,8 +103,9 @@ class Trainer {
   m2u_status step(const m2u_image& images, const m2u_image& masks, TrainStepResult* result);
 
   // The network with the current weights on `images` (the engine's full
-  // forward, FP32), thresholded and compared with `masks` (as step takes
-  // them). Waits for the device.
+  // forward, FP32), thresholded at probability 0.5 (logit 0 for a linear
+  // output) and compared with `masks` (as step takes them). Waits for the
+  // device.
   m2u_status evaluate(const m2u_image& images, const m2u_image& masks, EvaluationResult* result);
 
   // The model as trained so far, written to `path` atomically
@@ -114,8 +115,9 @@ class Trainer {
   // then `provenance_lines` (the caller's "key: value" lines).
   m2u_status save(const std::string& path, const std::string& provenance_lines);
 
-  // The trainable tensors' current values, or the last step's gradients,
-  // by tensor name in the tensor's own layout (copies; allocates).
+  // The trainable tensors' current values, or the gradients of the last
+  // step that got as far as its backward pass (a skipped batch's too), by
+  // tensor name in the tensor's own layout (copies; allocates).
   m2u_status read_tensors(bool gradients, std::map<std::string, std::vector<float>>* tensors);
   // Every decoder tensor (trained or frozen, running statistics included).
   m2u_status read_all_parameters(std::map<std::string, std::vector<float>>* tensors);
@@ -158,6 +160,9 @@ class Trainer {
 
   Trainer() = default;
   m2u_status fail(m2u_status status, const std::string& message);
+  // The start of step / evaluate / save: refuses a broken trainer, waits
+  // for the stream, drops a report left by a failed call.
+  m2u_status begin_call();
   m2u_status cuda_failure(const char* what, cudaError_t error);
   m2u_status check_masks(const m2u_image& images, const m2u_image& masks);
   static MaskPlanes mask_planes(const m2u_image& masks);  // strides filled in
@@ -213,6 +218,7 @@ class Trainer {
   float* readback_host_ = nullptr;
   float* probabilities_host_ = nullptr;  // evaluate's output, planar
   int updates_ = 0, skipped_ = 0, skipped_in_a_row_ = 0;
+  std::string broken_;  // why the trainer cannot go on ("" while it can)
   std::string last_error_;
 };
 
