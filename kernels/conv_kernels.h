@@ -4,7 +4,8 @@
 // norm is folded into `weight` and `bias` by the engine before upload. All
 // pointers are device pointers; T is the activation storage type (float or
 // __half). Arithmetic is FP32, except that pointwise_conv<__half> and
-// depthwise_conv<__half> multiply-add in half2, flushing short half partial
+// depthwise_conv<__half> multiply-add in half2 (the *_float_arithmetic
+// variants compute the __half layers in FP32), flushing short half partial
 // sums (16 input channels, 9 taps) into FP32 for bias, activation and
 // residual. Each launcher checks its assumptions (returns
 // cudaErrorInvalidValue when a view does not fit) and returns the launch's
@@ -41,12 +42,30 @@ cudaError_t pointwise_conv(TensorView<const T> input, TensorView<T> output, cons
                            const float* bias, KernelActivation activation,
                            TensorView<const T> residual, cudaStream_t stream);
 
+// The same 1x1 convolution in FP32 arithmetic on float or __half storage,
+// input and output each: instantiated for <float, float> (what
+// pointwise_conv<float> runs), <__half, __half> and <__half, float> (FP16's
+// layers kept in FP32 arithmetic, layer_precision.h). The residual has the
+// output's type; weight rows are padded_channels<Tin>(input.channels) long.
+template <typename Tin, typename Tout>
+cudaError_t pointwise_conv_float_arithmetic(TensorView<const Tin> input, TensorView<Tout> output,
+                                            const float* weight, const float* bias,
+                                            KernelActivation activation, TensorView<const Tout> residual,
+                                            cudaStream_t stream);
+
 // 3x3 depthwise convolution, padding 1, stride 1 or 2 (output
 // ceil(H/stride) x ceil(W/stride)). weight: [channels][3][3].
 template <typename T>
 cudaError_t depthwise_conv(TensorView<const T> input, TensorView<T> output, const float* weight,
                            const float* bias, int stride, KernelActivation activation,
                            cudaStream_t stream);
+
+// The same in FP32 arithmetic, T float (what depthwise_conv<float> runs) or
+// __half (FP16's layers kept in FP32 arithmetic).
+template <typename T>
+cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorView<T> output,
+                                            const float* weight, const float* bias, int stride,
+                                            KernelActivation activation, cudaStream_t stream);
 
 // ---- Backward (decoder fine-tuning; FP32 storage and arithmetic)
 //

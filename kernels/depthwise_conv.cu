@@ -1,16 +1,17 @@
 // depthwise_conv.cu - 3x3 depthwise convolution, padding 1, stride 1 or 2,
 // with the folded batch-norm bias and an activation (conv_kernels.h), FP32
-// storage and arithmetic. The __half storage path, in half2 arithmetic, is
-// depthwise_conv_fp16.cu.
+// arithmetic on float or __half storage (depthwise_conv<float> and
+// depthwise_conv_float_arithmetic<T>). The __half path in half2 arithmetic
+// is depthwise_conv_fp16.cu.
 //
-// One thread per (output pixel, 16-byte channel group): 4 channels, 9 taps
-// each, FP32 accumulation; weights [channels][3][3] and the bias through the
-// read-only cache. Channels past `channels` are written 0.
+// One thread per (output pixel, 16-byte channel group): 4 float or 8 half
+// channels, 9 taps each, FP32 accumulation; weights [channels][3][3] and the
+// bias through the read-only cache. Channels past `channels` are written 0.
 //
 // Per output pixel, C channels (C_pad padded): 18 C FLOPs (9 multiply-adds a
 // channel). Minimal DRAM traffic, every input pixel read once:
-// (stride^2 + 1) * C_pad * 4 bytes (8 C_pad at stride 1, 20 C_pad at
-// stride 2), plus the weights once.
+// (stride^2 + 1) * C_pad * sizeof(T) bytes (8 C_pad at stride 1, 20 C_pad
+// at stride 2 in float), plus the weights once.
 //
 // Backward: depthwise_weight_gradient, one thread per (channel c, tap or
 // bias) and one range of output pixels per blockIdx.x; each thread sums
@@ -26,11 +27,12 @@
 namespace m2u {
 namespace {
 
-M2U_HOT_KERNEL __global__ void kernel_depthwise_conv(TensorView<const float> input,
-                                                     TensorView<float> output, const float* weight,
+template <typename T>
+M2U_HOT_KERNEL __global__ void kernel_depthwise_conv(TensorView<const T> input,
+                                                     TensorView<T> output, const float* weight,
                                                      const float* bias, int stride,
                                                      KernelActivation activation, int groups) {
-  constexpr int kGroup = ChannelAlignment<float>::value;
+  constexpr int kGroup = ChannelAlignment<T>::value;
   const PixelGroup at = pixel_group_of_thread<kGroup>(output.width, groups);
   if (!at.valid) return;
   const int n = at.n, oy = at.y, ox = at.x, first_channel = at.first_channel;
@@ -115,18 +117,32 @@ cudaError_t depthwise_weight_gradient(TensorView<const float> input,
                 static_cast<int>(pixels), pixels_per_block);
 }
 
+template <typename T>
+cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorView<T> output,
+                                            const float* weight, const float* bias, int stride,
+                                            KernelActivation activation, cudaStream_t stream) {
+  if (!valid_depthwise_arguments(input, output, weight, bias, stride)) {
+    return cudaErrorInvalidValue;
+  }
+  const int groups = padded_channels<T>(output.channels) / ChannelAlignment<T>::value;
+  const RowGroupLaunch shape = row_group_launch(output.batch, output.height, output.width, groups);
+  if (!shape.fits) return cudaErrorInvalidValue;
+  return launch("depthwise_conv", kernel_depthwise_conv<T>, shape.grid, shape.block, 0, stream,
+                input, output, weight, bias, stride, activation, groups);
+}
+
+template cudaError_t depthwise_conv_float_arithmetic<float>(TensorView<const float>, TensorView<float>,
+                                                            const float*, const float*, int,
+                                                            KernelActivation, cudaStream_t);
+template cudaError_t depthwise_conv_float_arithmetic<__half>(TensorView<const __half>, TensorView<__half>,
+                                                             const float*, const float*, int,
+                                                             KernelActivation, cudaStream_t);
+
 template <>
 cudaError_t depthwise_conv<float>(TensorView<const float> input, TensorView<float> output,
                                   const float* weight, const float* bias, int stride,
                                   KernelActivation activation, cudaStream_t stream) {
-  if (!valid_depthwise_arguments(input, output, weight, bias, stride)) {
-    return cudaErrorInvalidValue;
-  }
-  const int groups = padded_channels<float>(output.channels) / ChannelAlignment<float>::value;
-  const RowGroupLaunch shape = row_group_launch(output.batch, output.height, output.width, groups);
-  if (!shape.fits) return cudaErrorInvalidValue;
-  return launch("depthwise_conv", kernel_depthwise_conv, shape.grid, shape.block, 0, stream,
-                input, output, weight, bias, stride, activation, groups);
+  return depthwise_conv_float_arithmetic<float>(input, output, weight, bias, stride, activation, stream);
 }
 
 }  // namespace m2u

@@ -36,12 +36,12 @@ inline bool same_shape(const TensorView<A>& a, const TensorView<B>& b) {
 }
 
 // The arguments pointwise_conv accepts (conv_kernels.h), whatever its
-// storage type: valid views of one pixel grid, weights and bias, a residual
+// storage types: valid views of one pixel grid, weights and bias, a residual
 // of the output's shape or none (data == nullptr).
-template <typename T>
-inline bool valid_pointwise_arguments(const TensorView<const T>& input, const TensorView<T>& output,
+template <typename Tin, typename Tout>
+inline bool valid_pointwise_arguments(const TensorView<const Tin>& input, const TensorView<Tout>& output,
                                       const float* weight, const float* bias,
-                                      const TensorView<const T>& residual) {
+                                      const TensorView<const Tout>& residual) {
   return valid_view(input) && valid_view(output) && weight != nullptr && bias != nullptr &&
          output.batch == input.batch && output.height == input.height &&
          output.width == input.width &&

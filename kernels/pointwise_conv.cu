@@ -1,8 +1,10 @@
 // pointwise_conv.cu - 1x1 convolution with the folded batch-norm bias, an
-// activation and an optional residual add (conv_kernels.h), FP32 storage
-// and arithmetic: a GEMM of the pixels (rows) by the weight rows, reduced
-// over the input's padded channels. The __half storage path, in half2
-// arithmetic, is pointwise_conv_fp16.cu.
+// activation and an optional residual add (conv_kernels.h), FP32
+// arithmetic: a GEMM of the pixels (rows) by the weight rows, reduced over
+// the input's padded channels. Storage float or __half, input and output
+// each (pointwise_conv<float>, pointwise_conv_float_arithmetic<Tin, Tout>:
+// FP16's mixed-precision layers). The __half path in half2 arithmetic is
+// pointwise_conv_fp16.cu.
 //
 // A block of 256 threads computes a tile of kTilePixels pixels x
 // kTileChannels output channels (64 x 64, 128 x 32 or 256 x 16, picked by
@@ -16,8 +18,8 @@
 // `output` (each thread reads its residual before writing the same place).
 //
 // Per output pixel (K = padded input channels, Cout outputs): 2 K Cout
-// FLOPs. Minimal DRAM traffic: (K + Cout_pad, + Cout_pad with a residual)
-// * 4 bytes, plus the weights once.
+// FLOPs. Minimal DRAM traffic: K * sizeof(Tin) + (Cout_pad, + Cout_pad with
+// a residual) * sizeof(Tout) bytes, plus the weights once.
 //
 // Backward: pointwise_weight_gradient, one thread per (output channel co,
 // input column k) of a block row of pairs (blockIdx.y) and one pixel range
@@ -47,14 +49,14 @@ struct PointwiseTile {
   static constexpr size_t kSharedBytes = sizeof(float) * kChunk * (kInputRow + kWeightRow);
 };
 
-template <int kTileChannels>
+template <int kTileChannels, typename Tin, typename Tout>
 M2U_HOT_KERNEL __global__ void __launch_bounds__(kPointwiseThreads)
-    kernel_pointwise_conv(TensorView<const float> input, TensorView<float> output,
+    kernel_pointwise_conv(TensorView<const Tin> input, TensorView<Tout> output,
                           const float* weight, const float* bias, KernelActivation activation,
-                          TensorView<const float> residual, int reduce_channels,
+                          TensorView<const Tout> residual, int reduce_channels,
                           int padded_out_channels) {
   using Tile = PointwiseTile<kTileChannels>;
-  constexpr int kGroup = ChannelAlignment<float>::value;
+  constexpr int kGroup = ChannelAlignment<Tin>::value;
   constexpr int kChunkGroups = kChunk / kGroup;
   M2U_DYNAMIC_SHARED(float, pointwise_shared);
   float* staged_input = pointwise_shared;                              // [kChunk][Tile::kInputRow]
@@ -123,18 +125,18 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kPointwiseThreads)
   store_pointwise_quads(sums, output, bias, activation, residual, first_pixel + pixel_quad * 4, first_out, pixels);
 }
 
-template <int kTileChannels>
-cudaError_t launch_pointwise(TensorView<const float> input, TensorView<float> output,
+template <int kTileChannels, typename Tin, typename Tout>
+cudaError_t launch_pointwise(TensorView<const Tin> input, TensorView<Tout> output,
                              const float* weight, const float* bias, KernelActivation activation,
-                             TensorView<const float> residual, int padded_out_channels,
+                             TensorView<const Tout> residual, int padded_out_channels,
                              cudaStream_t stream) {
   using Tile = PointwiseTile<kTileChannels>;
   const int pixels = static_cast<int>(output.pixel_count());
   const dim3 grid(static_cast<unsigned>((pixels + Tile::kPixels - 1) / Tile::kPixels),
                   static_cast<unsigned>((padded_out_channels + kTileChannels - 1) / kTileChannels));
-  return launch("pointwise_conv", kernel_pointwise_conv<kTileChannels>, grid,
+  return launch("pointwise_conv", kernel_pointwise_conv<kTileChannels, Tin, Tout>, grid,
                 dim3(kPointwiseThreads), Tile::kSharedBytes, stream, input, output, weight, bias,
-                activation, residual, padded_channels<float>(input.channels), padded_out_channels);
+                activation, residual, padded_channels<Tin>(input.channels), padded_out_channels);
 }
 
 constexpr int kGradientThreads = 256;
@@ -179,15 +181,15 @@ cudaError_t pointwise_weight_gradient(TensorView<const float> input,
                 static_cast<int>(input.pixel_count()), pixels_per_block);
 }
 
-template <>
-cudaError_t pointwise_conv<float>(TensorView<const float> input, TensorView<float> output,
-                                  const float* weight, const float* bias,
-                                  KernelActivation activation, TensorView<const float> residual,
-                                  cudaStream_t stream) {
+template <typename Tin, typename Tout>
+cudaError_t pointwise_conv_float_arithmetic(TensorView<const Tin> input, TensorView<Tout> output,
+                                            const float* weight, const float* bias,
+                                            KernelActivation activation, TensorView<const Tout> residual,
+                                            cudaStream_t stream) {
   if (!valid_pointwise_arguments(input, output, weight, bias, residual)) {
     return cudaErrorInvalidValue;
   }
-  const int padded_out = padded_channels<float>(output.channels);
+  const int padded_out = padded_channels<Tout>(output.channels);
   if (padded_out <= 16) {
     return launch_pointwise<16>(input, output, weight, bias, activation, residual, padded_out,
                                 stream);
@@ -198,6 +200,24 @@ cudaError_t pointwise_conv<float>(TensorView<const float> input, TensorView<floa
   }
   return launch_pointwise<64>(input, output, weight, bias, activation, residual, padded_out,
                               stream);
+}
+
+template cudaError_t pointwise_conv_float_arithmetic<float, float>(TensorView<const float>, TensorView<float>,
+                                                                   const float*, const float*, KernelActivation,
+                                                                   TensorView<const float>, cudaStream_t);
+template cudaError_t pointwise_conv_float_arithmetic<__half, __half>(TensorView<const __half>, TensorView<__half>,
+                                                                     const float*, const float*, KernelActivation,
+                                                                     TensorView<const __half>, cudaStream_t);
+template cudaError_t pointwise_conv_float_arithmetic<__half, float>(TensorView<const __half>, TensorView<float>,
+                                                                    const float*, const float*, KernelActivation,
+                                                                    TensorView<const float>, cudaStream_t);
+
+template <>
+cudaError_t pointwise_conv<float>(TensorView<const float> input, TensorView<float> output,
+                                  const float* weight, const float* bias,
+                                  KernelActivation activation, TensorView<const float> residual,
+                                  cudaStream_t stream) {
+  return pointwise_conv_float_arithmetic<float, float>(input, output, weight, bias, activation, residual, stream);
 }
 
 }  // namespace m2u

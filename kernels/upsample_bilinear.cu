@@ -8,8 +8,9 @@
 // the clamped borders). Channels past `channels` are written 0.
 //
 // Per output pixel, C channels (C_pad padded): 7 C FLOPs (4 multiplies and
-// 3 adds a channel). Minimal DRAM traffic: C_pad * sizeof(T) written plus
-// C_pad * sizeof(T) / 4 read (each input pixel once for 4 output pixels).
+// 3 adds a channel). Minimal DRAM traffic: C_pad * sizeof(Tout) written
+// plus C_pad * sizeof(Tin) / 4 read (each input pixel once for 4 output
+// pixels).
 //
 // Backward (FP32): upsample_bilinear2x_backward in gather form, one thread
 // per (input pixel, 4-channel group): it sums the gradients of the output
@@ -41,10 +42,33 @@ __device__ __forceinline__ SourceSpan source_span(int destination, int size) {
   return SourceSpan{lower, min(lower + 1, size - 1), position - static_cast<float>(lower)};
 }
 
-template <typename T>
-M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const T> input,
-                                                          TensorView<T> output, int groups) {
-  constexpr int kGroup = ChannelAlignment<T>::value;
+// kGroup channels of `source` as float; the parts of the group past
+// `available` channels (the source's padded channels from here) are 0 and
+// not read. A float source's 16-byte groups hold 4 channels, a __half
+// destination's 8: a float-to-half upsampling reads two per group.
+template <int kGroup, typename Tin>
+__device__ __forceinline__ void load_channels(const Tin* source, float (&values)[kGroup], int available,
+                                              float scale) {
+  constexpr int kIn = ChannelAlignment<Tin>::value;
+  static_assert(kGroup % kIn == 0, "a destination group holds whole source groups");
+  M2U_UNROLL
+  for (int part = 0; part < kGroup / kIn; ++part) {
+    float loaded[kIn];
+    if (part * kIn < available) {
+      load_group_scaled(source + part * kIn, loaded, scale);
+    } else {
+      M2U_UNROLL
+      for (int j = 0; j < kIn; ++j) loaded[j] = 0.0f;
+    }
+    M2U_UNROLL
+    for (int j = 0; j < kIn; ++j) values[part * kIn + j] = loaded[j];
+  }
+}
+
+template <typename Tin, typename Tout>
+M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const Tin> input,
+                                                          TensorView<Tout> output, int groups) {
+  constexpr int kGroup = ChannelAlignment<Tout>::value;
   const PixelGroup at = pixel_group_of_thread<kGroup>(output.width, groups);
   if (!at.valid) return;
   const int n = at.n, oy = at.y, ox = at.x, first_channel = at.first_channel;
@@ -67,7 +91,8 @@ M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const T> in
     M2U_UNROLL
     for (int c = 0; c < 2; ++c) {
       float values[kGroup];
-      load_group_scaled(pixel_at(input, n, rows[r], columns[c]) + first_channel, values, input.scale);
+      load_channels<kGroup>(pixel_at(input, n, rows[r], columns[c]) + first_channel, values,
+                            padded_channels<Tin>(input.channels) - first_channel, input.scale);
       M2U_UNROLL
       for (int j = 0; j < kGroup; ++j) row_values[j] += column_weights[c] * values[j];
     }
@@ -135,26 +160,28 @@ cudaError_t upsample_bilinear2x_backward(TensorView<const float> output_gradient
                 shape.block, 0, stream, output_gradient, input_gradient, groups);
 }
 
-template <typename T>
-cudaError_t upsample_bilinear2x(TensorView<const T> input, TensorView<T> output,
+template <typename Tin, typename Tout>
+cudaError_t upsample_bilinear2x(TensorView<const Tin> input, TensorView<Tout> output,
                                 cudaStream_t stream) {
   if (!valid_view(input) || !valid_view(output) || output.batch != input.batch ||
       output.channels != input.channels || output.height != 2 * input.height ||
       output.width != 2 * input.width) {
     return cudaErrorInvalidValue;
   }
-  const int groups = padded_channels<T>(output.channels) / ChannelAlignment<T>::value;
+  const int groups = padded_channels<Tout>(output.channels) / ChannelAlignment<Tout>::value;
   const RowGroupLaunch shape = row_group_launch(output.batch, output.height, output.width, groups);
   if (!shape.fits) return cudaErrorInvalidValue;
-  return launch("upsample_bilinear2x", kernel_upsample_bilinear2x<T>, shape.grid, shape.block, 0,
+  return launch("upsample_bilinear2x", kernel_upsample_bilinear2x<Tin, Tout>, shape.grid, shape.block, 0,
                 stream, input, output, groups);
 }
 
-template cudaError_t upsample_bilinear2x<float>(TensorView<const float>, TensorView<float>,
-                                                cudaStream_t);
-template cudaError_t upsample_bilinear2x<__half>(TensorView<const __half>, TensorView<__half>,
-                                                 cudaStream_t);
-template cudaError_t upsample_bilinear2x<int8_t>(TensorView<const int8_t>, TensorView<int8_t>,
-                                                 cudaStream_t);
+template cudaError_t upsample_bilinear2x<float, float>(TensorView<const float>, TensorView<float>,
+                                                       cudaStream_t);
+template cudaError_t upsample_bilinear2x<__half, __half>(TensorView<const __half>, TensorView<__half>,
+                                                         cudaStream_t);
+template cudaError_t upsample_bilinear2x<int8_t, int8_t>(TensorView<const int8_t>, TensorView<int8_t>,
+                                                         cudaStream_t);
+template cudaError_t upsample_bilinear2x<float, __half>(TensorView<const float>, TensorView<__half>,
+                                                        cudaStream_t);
 
 }  // namespace m2u

@@ -13,10 +13,12 @@ namespace m2u {
 // output (N, 2H, 2W, C) = bilinear x2 of input (N, H, W, C), align_corners
 // = False: source coordinate (dst + 0.5) / 2 - 0.5 clamped at 0, neighbours
 // clamped at the border (PyTorch nn.Upsample). `output` is usually a slice.
-// T: float, __half or int8_t (FP32 arithmetic; int8_t views are read and
-// written through their scales, scaled_storage.cuh).
-template <typename T>
-cudaError_t upsample_bilinear2x(TensorView<const T> input, TensorView<T> output, cudaStream_t stream);
+// Tin -> Tout: float, __half or int8_t to the same, or float to __half (an
+// FP16 engine's FP32 decoder stage into a half concat buffer); FP32
+// arithmetic; int8_t views are read and written through their scales
+// (scaled_storage.cuh).
+template <typename Tin, typename Tout>
+cudaError_t upsample_bilinear2x(TensorView<const Tin> input, TensorView<Tout> output, cudaStream_t stream);
 
 // Backward (decoder fine-tuning, FP32): input_gradient (N, H, W, C) =
 // dL/d(input) of upsample_bilinear2x from output_gradient (N, 2H, 2W, C):

@@ -67,7 +67,7 @@ m2u_status get_layer(const m2u::Engine& engine, int index, m2u_layer_info* info,
                                                           ": set it to sizeof(m2u_layer_info)");
   }
   const m2u::PlannedStep& step = steps[static_cast<size_t>(index)];
-  const m2u::LayerPrecision precision = m2u::layer_precision(step.kind, engine.precision());
+  const m2u::LayerPrecision precision = m2u::layer_precision(engine.plan(), step, engine.precision());
   write_sized(m2u_layer_info{0, step.label.c_str(), precision.storage, precision.arithmetic}, info->struct_size,
               info);
   return M2U_OK;

@@ -8,15 +8,22 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "caller_values.h"
 #include "conv_kernels.h"
 #include "conv_kernels_int8.h"
 #include "kernel_activation.h"
+#include "layer_precision.h"
 #include "upsample_kernels.h"
 
 namespace m2u {
 namespace {
+
+template <typename T>
+TensorView<const T> as_const(const TensorView<T>& v) {
+  return TensorView<const T>{v.data, v.batch, v.height, v.width, v.channels, v.pixel_stride, v.scale};
+}
 
 PixelType pixel_type(m2u_dtype dtype) {
   return dtype == M2U_DTYPE_U8 ? PixelType::kU8 : dtype == M2U_DTYPE_U16 ? PixelType::kU16 : PixelType::kF32;
@@ -92,7 +99,8 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
                                                             : sizeof(float);
   e.plan_ = make_execution_plan(model.architecture, options.max_batch, options.max_height, options.max_width,
                                 static_cast<int>(16 / element), element, options.keep_stage_outputs,
-                                options.keep_decoder_activations);
+                                options.keep_decoder_activations,
+                                precision == M2U_PRECISION_FP16 ? fp16_mixed_precision() : MixedPrecision{});
   PackedWeights packed;
   std::string packing_problem;
   if (!pack_weights(model, e.plan_, &packed, &packing_problem)) {
@@ -339,10 +347,78 @@ cudaError_t Engine::pointwise_step<int8_t>(const PlannedStep& step, TensorView<c
                              residual.scale, stream_);
 }
 
+// FP16: half2 arithmetic where the plan marks the step so, FP32 arithmetic
+// on the half storage elsewhere (layer_precision.h).
+template <>
+cudaError_t Engine::pointwise_step<__half>(const PlannedStep& step, TensorView<const __half> in,
+                                           TensorView<__half> out, TensorView<const __half> residual,
+                                           const float* weight, const float* bias, KernelActivation activation) {
+  return step.half2 ? pointwise_conv<__half>(in, out, weight, bias, activation, residual, stream_)
+                    : pointwise_conv_float_arithmetic<__half, __half>(in, out, weight, bias, activation, residual,
+                                                                      stream_);
+}
+
 template <typename T>
 cudaError_t Engine::depthwise_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                                    const float* weight, const float* bias, KernelActivation activation) {
   return depthwise_conv<T>(in, out, weight, bias, step.stride, activation, stream_);
+}
+
+template <>
+cudaError_t Engine::depthwise_step<__half>(const PlannedStep& step, TensorView<const __half> in,
+                                           TensorView<__half> out, const float* weight, const float* bias,
+                                           KernelActivation activation) {
+  return step.half2 ? depthwise_conv<__half>(in, out, weight, bias, step.stride, activation, stream_)
+                    : depthwise_conv_float_arithmetic<__half>(in, out, weight, bias, step.stride, activation,
+                                                              stream_);
+}
+
+cudaError_t Engine::float_storage_step(const PlannedStep& step, int batch, int padded_height, int padded_width,
+                                       const float* weight, const float* bias, KernelActivation activation,
+                                       const ProbabilityImage& probabilities) {
+  const bool in_float = float_storage(step.input);
+  const bool out_float = float_storage(step.output);
+  auto float_view_of = [&](const PlannedView& v) { return view<float>(v, batch, padded_height, padded_width); };
+  auto half_view_of = [&](const PlannedView& v) { return view<__half>(v, batch, padded_height, padded_width); };
+  if (step.residual.buffer >= 0) return cudaErrorInvalidValue;  // decoder blocks have none
+  switch (step.kind) {
+    case StepKind::kPointwise:
+      if (in_float && out_float) {
+        const TensorView<float> in = float_view_of(step.input);
+        return pointwise_conv<float>(as_const(in), float_view_of(step.output), weight, bias, activation,
+                                     TensorView<const float>{}, stream_);
+      }
+      if (out_float) {
+        const TensorView<__half> in = half_view_of(step.input);
+        return pointwise_conv_float_arithmetic<__half, float>(as_const(in), float_view_of(step.output), weight,
+                                                              bias, activation, TensorView<const float>{}, stream_);
+      }
+      break;
+    case StepKind::kDepthwise:
+      if (in_float && out_float) {
+        const TensorView<float> in = float_view_of(step.input);
+        return depthwise_conv<float>(as_const(in), float_view_of(step.output), weight, bias, step.stride,
+                                     activation, stream_);
+      }
+      break;
+    case StepKind::kUpsample:
+      if (in_float && !out_float) {
+        const TensorView<float> in = float_view_of(step.input);
+        return upsample_bilinear2x<float, __half>(as_const(in), half_view_of(step.output), stream_);
+      }
+      break;
+    case StepKind::kOutput:
+      if (in_float) {
+        const TensorView<float> in = float_view_of(step.input);
+        return output_conv<float>(as_const(in), architecture_.out_channels, weight, bias, activation,
+                                  probabilities, stream_);
+      }
+      break;
+    case StepKind::kInputConvert:
+    case StepKind::kStem:
+      break;
+  }
+  return cudaErrorInvalidValue;  // a storage pairing the plan does not make
 }
 
 template <>
@@ -381,15 +457,19 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
     if (step.kind == StepKind::kOutput && !with_output) continue;
     const TensorView<T> out =
         step.output.buffer >= 0 ? view<T>(step.output, batch, padded_height, padded_width) : TensorView<T>{};
-    TensorView<const T> in{};
-    if (step.input.buffer >= 0) {
-      const TensorView<T> v = view<T>(step.input, batch, padded_height, padded_width);
-      in = TensorView<const T>{v.data, v.batch, v.height, v.width, v.channels, v.pixel_stride, v.scale};
-    }
+    const TensorView<const T> in =
+        step.input.buffer >= 0 ? as_const(view<T>(step.input, batch, padded_height, padded_width))
+                               : TensorView<const T>{};
     const float* weight = step.conv >= 0 ? weights_ + packed_convs_[step.conv].weight_offset : nullptr;
     const float* bias = step.conv >= 0 ? weights_ + packed_convs_[step.conv].bias_offset : nullptr;
     const KernelActivation activation =
         step.conv >= 0 ? kernel_activation(architecture_.convs[step.conv].activation) : KernelActivation::kLinear;
+    if (std::is_same<T, __half>::value && (float_storage(step.input) || float_storage(step.output))) {
+      const cudaError_t status =
+          float_storage_step(step, batch, padded_height, padded_width, weight, bias, activation, probabilities);
+      if (status != cudaSuccess) return cuda_failure(step.label.c_str(), status);
+      continue;
+    }
     cudaError_t status = cudaSuccess;
     switch (step.kind) {
       case StepKind::kInputConvert:
@@ -399,11 +479,9 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
         status = conv_stem<T>(in, out, weight, bias, activation, stream_);
         break;
       case StepKind::kPointwise: {
-        TensorView<const T> residual{};
-        if (step.residual.buffer >= 0) {
-          const TensorView<T> r = view<T>(step.residual, batch, padded_height, padded_width);
-          residual = TensorView<const T>{r.data, r.batch, r.height, r.width, r.channels, r.pixel_stride, r.scale};
-        }
+        const TensorView<const T> residual =
+            step.residual.buffer >= 0 ? as_const(view<T>(step.residual, batch, padded_height, padded_width))
+                                      : TensorView<const T>{};
         status = pointwise_step<T>(step, in, out, residual, weight, bias, activation);
         break;
       }
@@ -411,7 +489,7 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
         status = depthwise_step<T>(step, in, out, weight, bias, activation);
         break;
       case StepKind::kUpsample:
-        status = upsample_bilinear2x<T>(in, out, stream_);
+        status = upsample_bilinear2x<T, T>(in, out, stream_);
         break;
       case StepKind::kOutput:
         status = output_conv<T>(in, architecture_.out_channels, weight, bias, activation, probabilities, stream_);
@@ -584,7 +662,7 @@ m2u_status Engine::read_stage(const std::string& name, int batch, int height, in
     const TensorView<unsigned char> v =
         view<unsigned char>(stage.second, batch, pad_to_spatial_multiple(height), pad_to_spatial_multiple(width));
     const PlannedBuffer& buffer = plan_.buffers[stage.second.buffer];
-    std::vector<unsigned char> bytes(v.pixel_count() * v.pixel_stride * plan_.element_bytes);
+    std::vector<unsigned char> bytes(v.pixel_count() * v.pixel_stride * buffer.element_bytes);
     const m2u_status synced = synchronize();
     if (synced != M2U_OK) return synced;
     const cudaError_t copied =
@@ -592,9 +670,9 @@ m2u_status Engine::read_stage(const std::string& name, int batch, int height, in
     if (copied != cudaSuccess) return cuda_failure("reading a stage", copied);
     std::vector<float> nhwc(v.pixel_count() * v.pixel_stride);
     for (size_t i = 0; i < nhwc.size(); ++i) {
-      if (plan_.element_bytes == sizeof(float)) {
+      if (buffer.element_bytes == sizeof(float)) {
         std::memcpy(&nhwc[i], bytes.data() + i * sizeof(float), sizeof(float));
-      } else if (plan_.element_bytes == sizeof(int8_t)) {
+      } else if (buffer.element_bytes == sizeof(int8_t)) {
         nhwc[i] = static_cast<float>(static_cast<int8_t>(bytes[i])) * buffer_scales_[stage.second.buffer];
       } else {
         __half h;

@@ -123,6 +123,14 @@ class Engine {
   template <typename T>
   cudaError_t depthwise_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                              const float* weight, const float* bias, KernelActivation activation);
+  // An FP16 engine's step that reads or writes an FP32 buffer (a decoder
+  // stage of MixedPrecision::float_stages): FP32 arithmetic throughout.
+  cudaError_t float_storage_step(const PlannedStep& step, int batch, int padded_height, int padded_width,
+                                 const float* weight, const float* bias, KernelActivation activation,
+                                 const ProbabilityImage& probabilities);
+  bool float_storage(const PlannedView& view) const {
+    return view.buffer >= 0 && plan_.buffers[view.buffer].element_bytes == sizeof(float);
+  }
 
   ExecutionPlan plan_;
   std::vector<PackedConv> packed_convs_;

@@ -15,21 +15,34 @@ size_t align_up(size_t value, size_t alignment) { return (value + alignment - 1)
 
 class PlanBuilder {
  public:
-  PlanBuilder(const Architecture& arch, ExecutionPlan& plan) : arch_(arch), plan_(plan) {
+  PlanBuilder(const Architecture& arch, const MixedPrecision& mixed, ExecutionPlan& plan)
+      : arch_(arch), mixed_(mixed), plan_(plan) {
     plan_.conv_inputs.resize(arch.convs.size());
+    for (const std::string& name : mixed.float_stages) {
+      if (stage_named(name).skip_from.empty()) {  // stage_named throws for an unknown stage
+        throw std::logic_error("FP32 storage is planned for decoder stages only, not " + name);
+      }
+    }
   }
 
-  int pad(int channels) const {
-    return (channels + plan_.channel_alignment - 1) / plan_.channel_alignment * plan_.channel_alignment;
+  // Channels padded to a buffer's 16-byte group: the plan's storage, or
+  // FP32's 4 channels in a float stage.
+  int pad(int channels, bool float_storage = false) const {
+    const int alignment = float_storage ? 4 : plan_.channel_alignment;
+    return (channels + alignment - 1) / alignment * alignment;
   }
 
-  int new_buffer(const std::string& name, int pixel_stride, int downscale) {
+  int new_buffer(const std::string& name, int pixel_stride, int downscale, bool float_storage = false) {
     const size_t pixels = static_cast<size_t>(plan_.max_batch) * (plan_.max_height / downscale) *
                           (plan_.max_width / downscale);
-    plan_.buffers.push_back(PlannedBuffer{name, pixel_stride, downscale,
-                                          pixels * pixel_stride * plan_.element_bytes, -1, -1, 0});
+    const size_t element = float_storage ? sizeof(float) : plan_.element_bytes;
+    plan_.buffers.push_back(
+        PlannedBuffer{name, pixel_stride, downscale, pixels * pixel_stride * element, -1, -1, 0, element});
     return static_cast<int>(plan_.buffers.size()) - 1;
   }
+
+  bool float_stage(const std::string& stage) const { return listed(mixed_.float_stages, stage); }
+  bool half2_stage(const std::string& stage) const { return listed(mixed_.half2_stages, stage); }
 
   PlannedView whole(int buffer, int channels) const { return PlannedView{buffer, 0, channels}; }
 
@@ -44,12 +57,13 @@ class PlanBuilder {
     plan_.steps.push_back(std::move(step));
   }
 
-  // Identity column layout for a conv reading a plain view.
-  void plain_input(int conv, int channels) {
+  // Identity column layout for a conv reading a plain view (of an FP32
+  // buffer when float_storage).
+  void plain_input(int conv, int channels, bool float_storage) {
     ConvInputLayout& layout = plan_.conv_inputs[conv];
     layout.input_columns.resize(channels);
     for (int c = 0; c < channels; ++c) layout.input_columns[c] = c;
-    layout.row_length = pad(channels);
+    layout.row_length = pad(channels, float_storage);
   }
 
   // A conv reading a concat buffer: the skip channels start after the
@@ -62,20 +76,24 @@ class PlanBuilder {
     layout.row_length = pad(upsampled) + pad(skip);
   }
 
-  void conv_step(StepKind kind, int conv, PlannedView input, PlannedView output,
+  void conv_step(StepKind kind, int conv, PlannedView input, PlannedView output, const std::string& stage,
                  PlannedView residual = PlannedView{}) {
     const ConvSpec& spec = arch_.convs[conv];
     const char* kind_name = kind == StepKind::kDepthwise ? "depthwise"
                             : kind == StepKind::kStem    ? "stem"
                             : kind == StepKind::kOutput  ? "output"
                                                          : "pointwise";
-    PlannedStep step{kind, spec.name + " (" + kind_name + ")", conv, input, output, residual, spec.stride};
-    add_step(std::move(step));
+    const bool half2 = (kind == StepKind::kPointwise || kind == StepKind::kDepthwise) && half2_stage(stage);
+    add_step(PlannedStep{kind, spec.name + " (" + kind_name + ")", conv, input, output, residual, spec.stride,
+                         stage, half2});
   }
 
-  // One inverted residual block from `input` (at `downscale`) into `output`.
-  void block(const InvertedResidualSpec& block, PlannedView input, int downscale, PlannedView output,
-             bool input_is_concat, int upsampled_channels) {
+  // One inverted residual block of `stage` from `input` (at `downscale`)
+  // into `output`; its expanded and depthwise buffers are FP32 in a float
+  // stage.
+  void block(const std::string& stage, const InvertedResidualSpec& block, PlannedView input, int downscale,
+             PlannedView output, bool input_is_concat, int upsampled_channels) {
+    const bool wide = float_stage(stage);
     const int out_downscale = downscale * block.stride;
     PlannedView depthwise_input = input;
     size_t next = 0;
@@ -84,18 +102,20 @@ class PlanBuilder {
       if (input_is_concat) {
         concat_input(expand, upsampled_channels, block.in_channels - upsampled_channels);
       } else {
-        plain_input(expand, block.in_channels);
+        plain_input(expand, block.in_channels, false);
       }
-      const int expanded = new_buffer(block.name + " expanded", pad(block.hidden_channels), downscale);
-      conv_step(StepKind::kPointwise, expand, input, whole(expanded, block.hidden_channels));
+      const int expanded =
+          new_buffer(block.name + " expanded", pad(block.hidden_channels, wide), downscale, wide);
+      conv_step(StepKind::kPointwise, expand, input, whole(expanded, block.hidden_channels), stage);
       depthwise_input = whole(expanded, block.hidden_channels);
     }
     const int depthwise = block.convs[next++];
-    const int filtered = new_buffer(block.name + " depthwise", pad(block.hidden_channels), out_downscale);
-    conv_step(StepKind::kDepthwise, depthwise, depthwise_input, whole(filtered, block.hidden_channels));
+    const int filtered =
+        new_buffer(block.name + " depthwise", pad(block.hidden_channels, wide), out_downscale, wide);
+    conv_step(StepKind::kDepthwise, depthwise, depthwise_input, whole(filtered, block.hidden_channels), stage);
     const int project = block.convs[next++];
-    plain_input(project, block.hidden_channels);
-    conv_step(StepKind::kPointwise, project, whole(filtered, block.hidden_channels), output,
+    plain_input(project, block.hidden_channels, wide);
+    conv_step(StepKind::kPointwise, project, whole(filtered, block.hidden_channels), output, stage,
               block.residual ? input : PlannedView{});
   }
 
@@ -113,10 +133,11 @@ class PlanBuilder {
     const int input_up = decoder_upsampled_channels(input_taker);
     const int input_concat = new_buffer(input_taker.name + " concat", pad(input_up) + pad(cin), 1);
     const PlannedView network_input{input_concat, pad(input_up), cin};
-    add_step(PlannedStep{StepKind::kInputConvert, "input", -1, PlannedView{}, network_input, PlannedView{}, 1});
+    add_step(PlannedStep{StepKind::kInputConvert, "input", -1, PlannedView{}, network_input, PlannedView{}, 1,
+                         "", false});
 
     const int stem = new_buffer("conv1.0 output", pad(32), 2);
-    conv_step(StepKind::kStem, arch_.stem_conv, network_input, whole(stem, 32));
+    conv_step(StepKind::kStem, arch_.stem_conv, network_input, whole(stem, 32), arch_.stages.front().name);
 
     // Encoder. A stage's output goes into the concat buffer of the decoder
     // stage that takes it as its skip.
@@ -143,7 +164,7 @@ class PlanBuilder {
           output = whole(new_buffer(spec.name + " output", pad(spec.out_channels), out_downscale),
                          spec.out_channels);
         }
-        block(spec, current, downscale, output, false, 0);
+        block(stage.name, spec, current, downscale, output, false, 0);
         current = output;
         downscale = out_downscale;
       }
@@ -159,17 +180,18 @@ class PlanBuilder {
       const int upsampled = current.channels;
       const PlannedView upsample_target{concat, 0, upsampled};
       add_step(PlannedStep{StepKind::kUpsample, stage.name + " upsample", -1, current, upsample_target,
-                           PlannedView{}, 1});
+                           PlannedView{}, 1, stage.name, false});
       downscale /= 2;
       const PlannedView concat_view{concat, 0, pad(upsampled) + (spec.in_channels - upsampled)};
-      const int out = new_buffer(stage.name + " output", pad(spec.out_channels), downscale);
-      block(spec, concat_view, downscale, whole(out, spec.out_channels), true, upsampled);
+      const bool wide = float_stage(stage.name);
+      const int out = new_buffer(stage.name + " output", pad(spec.out_channels, wide), downscale, wide);
+      block(stage.name, spec, concat_view, downscale, whole(out, spec.out_channels), true, upsampled);
       current = whole(out, spec.out_channels);
       stage_out[stage.name] = current;
     }
 
-    plain_input(arch_.final_conv, 16);
-    conv_step(StepKind::kOutput, arch_.final_conv, current, PlannedView{});
+    plain_input(arch_.final_conv, 16, plan_.buffers[current.buffer].element_bytes == sizeof(float));
+    conv_step(StepKind::kOutput, arch_.final_conv, current, PlannedView{}, "");
 
     for (const char* name : {"conv1", "conv2", "conv3", "conv4", "decode4", "decode3", "decode2", "decode1"}) {
       plan_.stage_outputs.emplace_back(name, stage_out.at(name));
@@ -192,6 +214,13 @@ class PlanBuilder {
   }
 
  private:
+  static bool listed(const std::vector<std::string>& names, const std::string& name) {
+    for (const std::string& n : names) {
+      if (n == name) return true;
+    }
+    return false;
+  }
+
   const StageSpec& stage_named(const std::string& name) const {
     for (const StageSpec& stage : arch_.stages) {
       if (stage.name == name) return stage;
@@ -208,6 +237,7 @@ class PlanBuilder {
   }
 
   const Architecture& arch_;
+  const MixedPrecision& mixed_;
   ExecutionPlan& plan_;
 };
 
@@ -249,14 +279,15 @@ int pad_to_spatial_multiple(int size) {
 
 ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
                                   int max_width, int channel_alignment, size_t element_bytes,
-                                  bool keep_stage_outputs, bool keep_decoder_activations) {
+                                  bool keep_stage_outputs, bool keep_decoder_activations,
+                                  const MixedPrecision& mixed) {
   ExecutionPlan plan;
   plan.max_batch = max_batch;
   plan.max_height = pad_to_spatial_multiple(max_height);
   plan.max_width = pad_to_spatial_multiple(max_width);
   plan.channel_alignment = channel_alignment;
   plan.element_bytes = element_bytes;
-  PlanBuilder(arch, plan).build(keep_stage_outputs, keep_decoder_activations);
+  PlanBuilder(arch, mixed, plan).build(keep_stage_outputs, keep_decoder_activations);
   plan.arena_bytes = assign_offsets(plan.buffers);
   return plan;
 }

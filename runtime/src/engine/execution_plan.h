@@ -2,7 +2,8 @@
 // buffers in one activation arena (no CUDA here: plain planning).
 //
 // Buffers hold NHWC activations with channels padded to the storage type's
-// 16-byte group (kernels/tensor_view.h). The decoder's concat buffers are
+// 16-byte group (kernels/tensor_view.h); every buffer has the plan's
+// storage but those of FP16's FP32 decoder stages (MixedPrecision). The decoder's concat buffers are
 // written in two slices: the skip tensor by its producer in the encoder
 // (conv1 -> decode2's buffer, conv2 -> decode3's, conv3 -> decode4's, the
 // network input -> decode1's) and the upsampled tensor by the upsampling
@@ -29,6 +30,9 @@ struct PlannedBuffer {
   int first_step;
   int last_step;
   size_t offset;     // in the arena
+  // The plan's storage (ExecutionPlan::element_bytes), or FP32 (4 bytes,
+  // channels padded to 4) in a MixedPrecision::float_stages stage.
+  size_t element_bytes;
 };
 
 // A channel slice of a buffer.
@@ -49,6 +53,18 @@ struct PlannedStep {
   PlannedView output;
   PlannedView residual;
   int stride = 1;
+  std::string stage;  // "conv1".."decode1"; "" for the input conversion and the final 1x1
+  bool half2 = false;  // a 1x1 or depthwise step in half2 arithmetic (MixedPrecision::half2_stages)
+};
+
+// FP16's per-layer choice (layer_precision.h says which stages and why).
+// A stage in float_stages must be a decoder stage: its own buffers (the
+// expanded, depthwise and output tensors) are FP32; its concat buffer,
+// which its skip's producer also writes, keeps the plan's storage. The 1x1
+// and depthwise steps of a stage in half2_stages are marked half2.
+struct MixedPrecision {
+  std::vector<std::string> float_stages;
+  std::vector<std::string> half2_stages;
 };
 
 // For 1x1 convolutions (expand, project, output): logical input channel c
@@ -80,9 +96,11 @@ struct ExecutionPlan {
 // every stage; costs arena memory). `keep_decoder_activations` does the same
 // for every buffer a decoder step reads or writes (decoder fine-tuning's
 // backward pass reads them; the encoder's buffers are still shared).
+// `mixed` marks FP32 stages and half2 steps (empty: one storage, no half2).
 ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
                                   int max_width, int channel_alignment, size_t element_bytes,
-                                  bool keep_stage_outputs, bool keep_decoder_activations = false);
+                                  bool keep_stage_outputs, bool keep_decoder_activations = false,
+                                  const MixedPrecision& mixed = MixedPrecision{});
 
 int pad_to_spatial_multiple(int size);
 
