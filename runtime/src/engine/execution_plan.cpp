@@ -23,6 +23,7 @@ class PlanBuilder {
         throw std::logic_error("FP32 storage is planned for decoder stages only, not " + name);
       }
     }
+    for (const std::string& name : mixed.half2_stages) stage_named(name);  // throws for an unknown stage
   }
 
   // Channels padded to a buffer's 16-byte group: the plan's storage, or
