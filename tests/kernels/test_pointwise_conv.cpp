@@ -2,7 +2,10 @@
 // (conv2d 1x1 with bias, activation, add) in FP32 and FP16 storage: odd
 // widths on every tile shape, every activation, with and without a residual
 // (also in place), a decoder concat buffer read whole (gap columns), input
-// and output views that are slices of wider buffers, several schedules.
+// and output views that are slices of wider buffers, several schedules;
+// also the FP32-arithmetic variant on half storage (half -> half, half ->
+// FP32), whose half output may differ from the FP32 reference by its one
+// rounding only.
 // FP16 (half2 arithmetic) is checked twice: against the same arithmetic
 // (half2_conv_reference.h, exact but for the sigmoid's last ulp) and
 // against the FP32 reference within kPointwiseHalf2Tolerance; each case
@@ -23,21 +26,59 @@ namespace {
 
 using namespace kernel_test;
 
+// What a case runs: the input's and the output's storage and the
+// arithmetic. pointwise_conv<T> multiplies in FP32 for float and in half2
+// for __half; pointwise_conv_float_arithmetic<Tin, Tout> in FP32 on any
+// storage (FP16's layers kept in FP32, layer_precision.h).
+template <typename InT, typename OutT, bool kHalf2Arithmetic>
+struct Variant {
+  using Tin = InT;
+  using Tout = OutT;
+  static constexpr bool kHalf2 = kHalf2Arithmetic;
+  static constexpr bool kFloatOnHalf = !kHalf2 && !std::is_same<Tin, float>::value;
+  // Against the FP32 reference: half2's tolerance; FP32 arithmetic storing
+  // half rounds once, at the store, by at most 2^-11 = 4.9e-4 of the value
+  // (a few 1e-6 more for float sums against double ones): 5e-4; FP32
+  // storage, FP32's own tolerance.
+  static constexpr double kFp32Tolerance = kHalf2                                    ? kPointwiseHalf2Tolerance
+                                           : kFloatOnHalf && std::is_same<Tout, __half>::value ? 5e-4
+                                                                                              : Precision<Tout>::kTolerance;
+  static std::string name() {
+    if (!kFloatOnHalf) return Precision<Tout>::name();
+    return Precision<Tin>::name() + " -> " + Precision<Tout>::name() + " in FP32 arithmetic";
+  }
+  static cudaError_t run(m2u::TensorView<const Tin> input, m2u::TensorView<Tout> output, const float* weight,
+                         const float* bias, m2u::KernelActivation activation,
+                         m2u::TensorView<const Tout> residual) {
+    if constexpr (kFloatOnHalf) {
+      return m2u::pointwise_conv_float_arithmetic<Tin, Tout>(input, output, weight, bias, activation, residual,
+                                                             nullptr);
+    } else {
+      return m2u::pointwise_conv<Tin>(input, output, weight, bias, activation, residual, nullptr);
+    }
+  }
+};
 template <typename T>
-constexpr bool kHalf2 = std::is_same<T, __half>::value;
+using StorageVariant = Variant<T, T, std::is_same<T, __half>::value>;
+using HalfInFloatArithmetic = Variant<__half, __half, false>;
+using HalfToFloat = Variant<__half, float, false>;
 
-// The tolerance of T's path against the FP32 reference.
 template <typename T>
-constexpr double kFp32Tolerance = kHalf2<T> ? kPointwiseHalf2Tolerance : Precision<T>::kTolerance;
+constexpr bool kHalf2 = StorageVariant<T>::kHalf2;
+template <typename T>
+constexpr double kFp32Tolerance = StorageVariant<T>::kFp32Tolerance;
 
 // One case's worst errors (FP16 only: FP32 reports per test case).
-template <typename T>
+template <typename V>
 void report_case(const std::string& name, const WorstError& fp32, const SameArithmeticWorst& same) {
-  if constexpr (kHalf2<T>) {
+  if constexpr (V::kHalf2) {
     MESSAGE("FP16 pointwise_conv " << name << ": worst relative error " << fp32.relative
-                                   << " vs FP32 (tolerance " << kFp32Tolerance<T> << "), "
+                                   << " vs FP32 (tolerance " << V::kFp32Tolerance << "), "
                                    << same.relative << " vs the same arithmetic (" << same.ulps
                                    << " half ulps)");
+  } else if constexpr (V::kFloatOnHalf) {
+    MESSAGE(V::name() << " pointwise_conv " << name << ": worst relative error " << fp32.relative
+                      << " vs FP32 (tolerance " << V::kFp32Tolerance << ")");
   }
 }
 
@@ -59,9 +100,11 @@ struct PointwiseCase {
   bool residual;
 };
 
-template <typename T>
-void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase>& activations,
+template <typename V>
+void run_variant_case(const PointwiseCase& c, const std::vector<ActivationCase>& activations,
                         uint32_t seed, WorstError* worst) {
+  using Tin = typename V::Tin;
+  using Tout = typename V::Tout;
   constexpr float kForeign = 77.0f;  // channels of the buffers outside the views
   WorstError case_worst;
   SameArithmeticWorst same_worst;
@@ -70,24 +113,24 @@ void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase
   int extent = 0;
   for (int channels : c.input_slices) {
     slice_offsets.push_back(c.input_offset + extent);
-    extent += m2u::padded_channels<T>(channels);
+    extent += m2u::padded_channels<Tin>(channels);
   }
   const int view_channels = slice_offsets.back() - c.input_offset + c.input_slices.back();
-  REQUIRE(m2u::padded_channels<T>(view_channels) == extent);
+  REQUIRE(m2u::padded_channels<Tin>(view_channels) == extent);
   const BufferShape input_shape{c.batch, c.height, c.width,
                                 c.input_offset + extent + c.input_extra};
-  std::vector<T> input_contents = filled_buffer<T>(input_shape, kForeign);
+  std::vector<Tin> input_contents = filled_buffer<Tin>(input_shape, kForeign);
   HostTensor reference_input;
   std::vector<int> weight_columns;  // kernel weight column of each reference input channel
   for (size_t s = 0; s < c.input_slices.size(); ++s) {
-    const HostTensor slice = rounded_to<T>(random_tensor(c.batch, c.input_slices[s], c.height,
+    const HostTensor slice = rounded_to<Tin>(random_tensor(c.batch, c.input_slices[s], c.height,
                                                          c.width, seed + static_cast<uint32_t>(s)));
     write_slice(input_contents, input_shape, slice_offsets[s], slice);
     reference_input = s == 0 ? slice : m2u::ref::concat_channels(reference_input, slice);
     for (int ch = 0; ch < slice.c; ++ch)
       weight_columns.push_back(slice_offsets[s] - c.input_offset + ch);
   }
-  const DeviceInput<T> input(input_shape, input_contents);
+  const DeviceInput<Tin> input(input_shape, input_contents);
 
   const int in_channels = reference_input.c;
   const std::vector<float> weight =
@@ -104,54 +147,60 @@ void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase
   device_bias.upload(bias);
 
   const HostTensor residual =
-      rounded_to<T>(random_tensor(c.batch, c.out_channels, c.height, c.width, seed + 12));
-  const DeviceInput<T> device_residual = upload_tensor<T>(residual);
-  const m2u::TensorView<const T> residual_view =
-      c.residual ? device_residual.view(0, c.out_channels) : m2u::TensorView<const T>{};
+      rounded_to<Tout>(random_tensor(c.batch, c.out_channels, c.height, c.width, seed + 12));
+  const DeviceInput<Tout> device_residual = upload_tensor<Tout>(residual);
+  const m2u::TensorView<const Tout> residual_view =
+      c.residual ? device_residual.view(0, c.out_channels) : m2u::TensorView<const Tout>{};
 
   const HostTensor convolved =
       m2u::ref::conv2d(reference_input, weight, bias, c.out_channels, 1, 1, 1);
   // The view's padded channels as the kernel stages them, convolved in its arithmetic.
   const HostTensor half2_convolved =
-      kHalf2<T>
+      V::kHalf2
           ? half2_pointwise_conv(read_slice(input_contents, input_shape, c.input_offset, extent),
                                  kernel_weight, bias, c.out_channels)
           : HostTensor();
   const BufferShape output_shape{
       c.batch, c.height, c.width,
-      c.output_offset + m2u::padded_channels<T>(c.out_channels) + c.output_extra};
-  const std::vector<T> before =
-      output_before<T>(output_shape, c.output_offset, c.out_channels, kForeign);
+      c.output_offset + m2u::padded_channels<Tout>(c.out_channels) + c.output_extra};
+  const std::vector<Tout> before =
+      output_before<Tout>(output_shape, c.output_offset, c.out_channels, kForeign);
 
   for (const ActivationCase& activation : activations) {
     HostTensor expected = m2u::ref::activation(convolved, activation.reference);
     if (c.residual) expected = m2u::ref::add(expected, residual);
     HostTensor same_expected;
-    if constexpr (kHalf2<T>) {
+    if constexpr (V::kHalf2) {
       same_expected = m2u::ref::activation(half2_convolved, activation.reference);
       if (c.residual) same_expected = m2u::ref::add(same_expected, residual);
     }
     for (uint64_t schedule : emu_test::test_seeds()) {
       emu_test::ScopedSeed scoped(schedule);
-      DeviceBuffer<T> output(output_shape.elements());
+      DeviceBuffer<Tout> output(output_shape.elements());
       output.upload(before);
-      const cudaError_t status = m2u::pointwise_conv<T>(
-          input.view(c.input_offset, view_channels),
-          view_of(output.data(), output_shape, c.output_offset, c.out_channels),
-          device_weight.data(), device_bias.data(), activation.kernel, residual_view, nullptr);
-      const std::string context = Precision<T>::name() + " " + c.name + " " + activation.name +
+      const cudaError_t status =
+          V::run(input.view(c.input_offset, view_channels),
+                 view_of(output.data(), output_shape, c.output_offset, c.out_channels), device_weight.data(),
+                 device_bias.data(), activation.kernel, residual_view);
+      const std::string context = V::name() + " " + c.name + " " + activation.name +
                                   " schedule " + std::to_string(schedule);
       REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-      check_output(output, before, output_shape, c.output_offset, expected, kFp32Tolerance<T>,
+      check_output(output, before, output_shape, c.output_offset, expected, V::kFp32Tolerance,
                    context, &case_worst);
-      if constexpr (kHalf2<T>) {
+      if constexpr (V::kHalf2) {
         check_same_arithmetic(output, output_shape, c.output_offset, same_expected,
                               half2_ulp_tolerance(activation.kernel), context, &same_worst);
       }
     }
   }
   worst->record(case_worst.relative);
-  report_case<T>(c.name, case_worst, same_worst);
+  report_case<V>(c.name, case_worst, same_worst);
+}
+
+template <typename T>
+void run_pointwise_case(const PointwiseCase& c, const std::vector<ActivationCase>& activations,
+                        uint32_t seed, WorstError* worst) {
+  run_variant_case<StorageVariant<T>>(c, activations, seed, worst);
 }
 
 }  // namespace
@@ -258,7 +307,49 @@ TEST_CASE_TEMPLATE("pointwise_conv with the residual in the output buffer (in pl
   }
   MESSAGE(Precision<T>::name() << " pointwise_conv in place worst relative error "
                                << worst.relative);
-  report_case<T>("2x9x17 19->19 in place", worst, same_worst);
+  report_case<StorageVariant<T>>("2x9x17 19->19 in place", worst, same_worst);
+}
+
+TEST_CASE_TEMPLATE("pointwise_conv_float_arithmetic on half storage: FP32 sums, one rounding at a half store", V,
+                   HalfInFloatArithmetic, HalfToFloat) {
+  // FP16's layers in FP32 arithmetic: conv1, decode4 and decode3 (half ->
+  // half), decode2's and decode1's expand (a half concat buffer -> FP32).
+  WorstError worst;
+  const std::vector<ActivationCase> relu6{all_activations()[2]};
+  const std::vector<ActivationCase> linear{all_activations()[0]};
+  run_variant_case<V>({"2x17x34 33->5", 2, 17, 34, {33}, 0, 0, 5, 0, 0, false},
+                      large_case_activations(all_activations()), 1100, &worst);
+  run_variant_case<V>({"1x9x18 5->19", 1, 9, 18, {5}, 0, 0, 19, 0, 0, false}, all_activations(), 1150, &worst);
+  run_variant_case<V>({"1x9x17 72->130", 1, 9, 17, {72}, 0, 0, 130, 0, 0, false}, relu6, 1200, &worst);
+  run_variant_case<V>({"1x17x35 concat 30+1 -> 5", 1, 17, 35, {30, 1}, 0, 0, 5, 0, 0, false}, relu6, 1300,
+                      &worst);
+  run_variant_case<V>({"2x9x17 19->19 residual", 2, 9, 17, {19}, 0, 0, 19, 0, 0, true}, linear, 1400, &worst);
+  run_variant_case<V>({"2x9x17 slice 19 -> slice 19", 2, 9, 17, {19}, m2u::padded_channels<__half>(30), 8, 19,
+                       24, 8, false},
+                      relu6, 1500, &worst);
+  MESSAGE(V::name() << " pointwise_conv worst relative error " << worst.relative);
+}
+
+TEST_CASE("pointwise_conv_float_arithmetic checks each view against its own storage's padding") {
+  const BufferShape half_shape{1, 3, 5, 24};
+  const BufferShape float_shape{1, 3, 5, 20};
+  DeviceBuffer<__half> input(half_shape.elements());
+  DeviceBuffer<float> output(float_shape.elements());
+  DeviceBuffer<float> weight(19 * 24);
+  const m2u::TensorView<const __half> in = view_of<const __half>(input.data(), half_shape, 0, 19);
+  const m2u::TensorView<float> out = view_of(output.data(), float_shape, 0, 19);
+  const auto run = [&](m2u::TensorView<const __half> i, m2u::TensorView<float> o) {
+    return m2u::pointwise_conv_float_arithmetic<__half, float>(i, o, weight.data(), weight.data(),
+                                                               m2u::KernelActivation::kRelu6,
+                                                               m2u::TensorView<const float>{}, nullptr);
+  };
+  REQUIRE(run(in, out) == cudaSuccess);  // 19 channels: 24 halves in, 20 floats out
+  m2u::TensorView<float> narrow_out = out;
+  narrow_out.pixel_stride = 18;  // fewer than padded_channels<float>(19)
+  CHECK(run(in, narrow_out) == cudaErrorInvalidValue);
+  m2u::TensorView<const __half> narrow_in = in;
+  narrow_in.pixel_stride = 20;  // a float padding is not a half one
+  CHECK(run(narrow_in, out) == cudaErrorInvalidValue);
 }
 
 TEST_CASE_TEMPLATE("pointwise_conv rejects views that do not fit", T, float, __half) {

@@ -2,9 +2,12 @@
 // (PyTorch align_corners=False) in FP32 and FP16 storage: odd sizes, 1-pixel
 // edges, and the decoder's case of writing channels [0, 30) of a concat
 // buffer while the skip slice beside it stays untouched; several schedules.
+// Also FP32 into FP16 (an FP16 engine's FP32 decode2 into decode1's half
+// concat buffer), channel counts whose float and half paddings differ.
 #include <doctest/doctest.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "emu_test_support.h"
@@ -19,34 +22,35 @@ using namespace kernel_test;
 // Upsamples a batch x channels x height x width tensor (alone in its
 // buffer, or at `input_offset` of a wider one) into the slice at
 // `output_offset` of a buffer `output_extra` channels wider than the slice.
-template <typename T>
+// Tin -> Tout storage; the tolerance is the output's rounding.
+template <typename Tin, typename Tout = Tin>
 void run_upsample_case(const std::string& name, int batch, int channels, int height, int width,
                        int input_offset, int output_offset, int output_extra, uint32_t seed,
                        WorstError* worst) {
   constexpr float kForeign = 3.25f;
-  const int padded = m2u::padded_channels<T>(channels);
   const HostTensor input =
-      rounded_to<T>(random_tensor(batch, channels, height, width, seed, -4.0f, 4.0f));
-  const BufferShape input_shape{batch, height, width, input_offset + padded};
-  std::vector<T> input_contents = filled_buffer<T>(input_shape, kForeign);
+      rounded_to<Tin>(random_tensor(batch, channels, height, width, seed, -4.0f, 4.0f));
+  const BufferShape input_shape{batch, height, width, input_offset + m2u::padded_channels<Tin>(channels)};
+  std::vector<Tin> input_contents = filled_buffer<Tin>(input_shape, kForeign);
   write_slice(input_contents, input_shape, input_offset, input);
-  const DeviceInput<T> device_input(input_shape, input_contents);
+  const DeviceInput<Tin> device_input(input_shape, input_contents);
 
   const HostTensor expected = m2u::ref::upsample_bilinear2x(input);
   const BufferShape output_shape{batch, 2 * height, 2 * width,
-                                 output_offset + padded + output_extra};
-  const std::vector<T> before = output_before<T>(output_shape, output_offset, channels, kForeign);
+                                 output_offset + m2u::padded_channels<Tout>(channels) + output_extra};
+  const std::vector<Tout> before = output_before<Tout>(output_shape, output_offset, channels, kForeign);
+  const std::string precision =
+      std::is_same<Tin, Tout>::value ? Precision<Tin>::name() : Precision<Tin>::name() + " -> " + Precision<Tout>::name();
   for (uint64_t schedule : emu_test::test_seeds()) {
     emu_test::ScopedSeed scoped(schedule);
-    DeviceBuffer<T> output(output_shape.elements());
+    DeviceBuffer<Tout> output(output_shape.elements());
     output.upload(before);
-    const cudaError_t status = m2u::upsample_bilinear2x<T>(
+    const cudaError_t status = m2u::upsample_bilinear2x<Tin>(
         device_input.view(input_offset, channels),
         view_of(output.data(), output_shape, output_offset, channels), nullptr);
-    const std::string context =
-        Precision<T>::name() + " " + name + " schedule " + std::to_string(schedule);
+    const std::string context = precision + " " + name + " schedule " + std::to_string(schedule);
     REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-    check_output(output, before, output_shape, output_offset, expected, Precision<T>::kTolerance,
+    check_output(output, before, output_shape, output_offset, expected, Precision<Tout>::kTolerance,
                  context, worst);
   }
 }
@@ -75,6 +79,27 @@ TEST_CASE_TEMPLATE("upsample_bilinear2x writes its slice of a concat buffer and 
   run_upsample_case<T>("2x19x5x9 slice to slice", 2, 19, 5, 9, offset, offset, 8, 6, &worst);
   MESSAGE(Precision<T>::name() << " upsample_bilinear2x into slices worst relative error "
                                << worst.relative);
+}
+
+TEST_CASE("upsample_bilinear2x from FP32 into FP16: each side padded for its own storage") {
+  WorstError worst;
+  // decode2's FP32 output (30 channels, padded to 32 floats) into [0, 30)
+  // of decode1's half concat buffer (32 halves), the 1-channel input after it.
+  run_upsample_case<float, __half>("2x30x9x17 into [0, 30) of 32 + skip", 2, 30, 9, 17, 0, 0,
+                                   m2u::padded_channels<__half>(1), 7, &worst);
+  // Float and half paddings differ: 20 floats against 24 halves, 36 against 40, 4 against 8.
+  run_upsample_case<float, __half>("2x19x5x9 slice to slice", 2, 19, 5, 9, 4, 8, 8, 8, &worst);
+  run_upsample_case<float, __half>("1x33x7x3", 1, 33, 7, 3, 0, 0, 0, 9, &worst);
+  run_upsample_case<float, __half>("2x3x1x1", 2, 3, 1, 1, 0, 0, 0, 10, &worst);
+  MESSAGE("FP32 -> FP16 upsample_bilinear2x worst relative error " << worst.relative);
+  // The output's padding is the half one.
+  DeviceBuffer<float> input_buffer(1 * 5 * 9 * 20);
+  DeviceBuffer<__half> output_buffer(1 * 10 * 18 * 24);
+  const m2u::TensorView<const float> input = view_of<const float>(input_buffer.data(), {1, 5, 9, 20}, 0, 19);
+  m2u::TensorView<__half> output = view_of(output_buffer.data(), {1, 10, 18, 24}, 0, 19);
+  REQUIRE(m2u::upsample_bilinear2x<float>(input, output, nullptr) == cudaSuccess);
+  output.pixel_stride = 20;
+  CHECK(m2u::upsample_bilinear2x<float>(input, output, nullptr) == cudaErrorInvalidValue);
 }
 
 TEST_CASE_TEMPLATE("upsample_bilinear2x rejects views that do not fit", T, float, __half) {
