@@ -4,9 +4,9 @@
 // state_dicts, the ONNX graph's own evaluation for the export); then the
 // FP16 engine against the FP32 one on the same crop: the largest
 // probability difference and the IoU of the masks (p > 0.5, or logit > 0
-// for the models that end in logits). The 1-channel model must reach IoU
-// >= 0.998 and max |dp| <= 0.05 (measured 0.9988, 0.031; F5 asked 0.999
-// and 1e-2, see README "Precision"); the 3-channel models, whose
+// for the models that end in logits). The 1-channel model must reach F5's
+// bar, IoU >= 0.999 and max |dp| <= 1e-2 (measured 0.99987, 0.0061 with
+// FP16's per-layer mixed precision, README "Precision"); the 3-channel models, whose
 // batch-norm statistics are extreme, are reported. Prints the figures and
 // the time of each forward.
 // Usage: engine_real_data_check GOLDEN_DIR   (exit 77: skipped)
@@ -79,12 +79,9 @@ int main(int argc, char** argv) {
         fp32_output = output;
       } else if (!fp32_output.empty()) {
         const m2u::ref::MaskAgreement a = m2u::ref::mask_agreement(output, fp32_output, logits ? 0.0f : 0.5f);
-        // F5 asks IoU >= 0.999 and max |dp| <= 1e-2; the half2 1x1 and
-        // depthwise convs reach 0.9988 and 0.031 on this crop (half storage
-        // with FP32 arithmetic: 0.9995, 0.0093), so the bar here guards
-        // what is measured (README "Precision").
+        // F5's bar (README "Precision").
         const bool required = std::string(name) == "m2unet_rbc_1ch";
-        const bool ok = a.finite && a.iou >= 0.998 && a.max_abs_diff <= 0.05;
+        const bool ok = a.finite && a.iou >= 0.999 && a.max_abs_diff <= 1e-2;
         if (required) failures += !ok;
         std::printf("%s %s FP16 vs FP32: max |d%s| %.3g, mask IoU %.6f (%lld of %lld mask pixels differ)%s; "
                     "forward %.2f s\n",
