@@ -80,6 +80,9 @@ M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const Tin> 
   const float row_weights[2] = {1.0f - sy.upper_weight, sy.upper_weight};
   const float column_weights[2] = {1.0f - sx.upper_weight, sx.upper_weight};
 
+  // The input's padded channels (padded_channels<Tin>, which is host code).
+  constexpr int kInGroup = ChannelAlignment<Tin>::value;
+  const int input_padded = (input.channels + kInGroup - 1) / kInGroup * kInGroup;
   float results[kGroup];
   M2U_UNROLL
   for (int j = 0; j < kGroup; ++j) results[j] = 0.0f;
@@ -92,7 +95,7 @@ M2U_HOT_KERNEL __global__ void kernel_upsample_bilinear2x(TensorView<const Tin> 
     for (int c = 0; c < 2; ++c) {
       float values[kGroup];
       load_channels<kGroup>(pixel_at(input, n, rows[r], columns[c]) + first_channel, values,
-                            padded_channels<Tin>(input.channels) - first_channel, input.scale);
+                            input_padded - first_channel, input.scale);
       M2U_UNROLL
       for (int j = 0; j < kGroup; ++j) row_values[j] += column_weights[c] * values[j];
     }
