@@ -652,6 +652,92 @@ typedef enum m2u_plane {
 M2U_API m2u_status m2u_pipeline_read_plane(m2u_pipeline* pipeline, m2u_plane plane, void* data,
                                            size_t row_stride);
 
+/* ---- Work model: what a forward pass or a training step asks of a GPU ---- */
+
+/* The model counts, per kernel launch, the multiply-adds and the minimal
+ * DRAM bytes (every input read once, every output written once, weights
+ * included, at the engine's storage and padded channels) from the shapes it
+ * runs on, and turns them into modeled microseconds on a target GPU:
+ * launch overhead + max(compute, DRAM), each at an achievable fraction of
+ * the profile's peak. A roofline floor, not a timing of any device. The
+ * profiles and every assumption are in runtime/src/perf/device_profiles.cpp
+ * and the README ("Performance model"). Handle-less failures leave their
+ * message in m2u_last_error(). */
+typedef struct m2u_device_profile {
+  size_t struct_size;       /* set by the caller: sizeof(m2u_device_profile) */
+  const char* name;         /* "nano", "xavier-nx", "orin-nano" (the library's strings) */
+  const char* description;
+  int compute_capability;   /* 53, 72, 87 */
+  double fp32_gflops;       /* peak rates: FP32, FP16 in half2, int8 (dp4a or scalar) */
+  double half2_gflops;
+  double int8_gops;
+  double dram_gbps;         /* 1e9 bytes per second */
+  double compute_fraction;  /* achievable fractions of the peaks */
+  double dram_fraction;
+  double launch_us;         /* per kernel launch on a stream */
+  double graph_launch_us;   /* per kernel node of a replayed CUDA Graph */
+  const char* assumptions;
+} m2u_device_profile;
+
+M2U_API m2u_status m2u_device_profile_count(int* count);
+/* Profile `index` (0 .. count - 1) into *profile (struct_size set by the
+ * caller; only that many bytes are written). */
+M2U_API m2u_status m2u_get_device_profile(int index, m2u_device_profile* profile);
+
+/* Growable like the options structs: struct_size first, set by
+ * m2u_work_request_init (a macro passing the caller's sizeof). */
+typedef struct m2u_work_request {
+  size_t struct_size;
+  int batch;                  /* default 1 */
+  int height;                 /* the frame; 0 (default): the engine's (trainer's) largest */
+  int width;
+  m2u_dtype input_dtype;      /* what the caller's frames are (default M2U_DTYPE_U8) */
+  int input_channels;         /* default 1 */
+  m2u_dtype output_dtype;     /* the probability image's dtype (default M2U_DTYPE_F32) */
+  const char* device_profile; /* a profile's name; default NULL: "nano" */
+} m2u_work_request;
+
+M2U_API void m2u_work_request_init_sized(m2u_work_request* request, size_t size);
+#define m2u_work_request_init(request) m2u_work_request_init_sized((request), sizeof(*(request)))
+
+/* A computed work model; owned by the caller (m2u_work_model_destroy). Its
+ * strings live as long as it does. */
+typedef struct m2u_work_model m2u_work_model;
+
+/* One forward of the engine on `request`'s frame: one row per kernel launch,
+ * in launch order. The frame must fit the engine (batch, height and width
+ * at most its maxima): else M2U_ERROR_SHAPE naming the numbers. An unknown
+ * profile: M2U_ERROR_INVALID_ARGUMENT naming the known ones. */
+M2U_API m2u_status m2u_engine_work_model(const m2u_engine* engine, const m2u_work_request* request,
+                                         m2u_work_model** model);
+/* One training step (forward, loss, backward of the trainable layers, the
+ * update): one row per kind of kernel, its launches summed; FP32. */
+M2U_API m2u_status m2u_trainer_work_model(const m2u_trainer* trainer, const m2u_work_request* request,
+                                          m2u_work_model** model);
+M2U_API void m2u_work_model_destroy(m2u_work_model* model);
+
+typedef struct m2u_work_row {
+  size_t struct_size;      /* set by the caller: sizeof(m2u_work_row) */
+  const char* kernel;      /* "1x1 conv", "depthwise 3x3", ..., "total" */
+  const char* layer;       /* the engine step ("conv4.13.conv.3 (depthwise)"); "" for summed rows */
+  const char* arithmetic;  /* "fp32", "half2", "int8" (what its multiply-adds run at) */
+  long long launches;
+  int batch, height, width;        /* the output's shape; 0 in summed rows */
+  int in_channels, out_channels;
+  double multiply_adds;
+  double bytes_read, bytes_written;
+  double compute_us, dram_us, overhead_us;  /* the model's terms */
+  double modeled_us;       /* overhead + max(compute, dram); the total: the rows' sum */
+  const char* bound;       /* "compute", "dram" or "launch"; the total: "" */
+} m2u_work_row;
+
+M2U_API m2u_status m2u_work_model_row_count(const m2u_work_model* model, int* count);
+M2U_API m2u_status m2u_work_model_get_row(const m2u_work_model* model, int index, m2u_work_row* row);
+/* The sums over the rows (kernel "total"). */
+M2U_API m2u_status m2u_work_model_get_total(const m2u_work_model* model, m2u_work_row* total);
+/* The profile the model was computed for. */
+M2U_API m2u_status m2u_work_model_get_profile(const m2u_work_model* model, m2u_device_profile* profile);
+
 #ifdef __cplusplus
 }
 #endif

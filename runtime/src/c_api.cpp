@@ -202,6 +202,22 @@ m2u_status m2u_engine_get_layer(const m2u_engine* engine, int index, m2u_layer_i
   return m2u_capi::get_layer(*engine->engine, index, info, "m2u_engine_get_layer");
 }
 
+m2u_status m2u_engine_work_model(const m2u_engine* engine, const m2u_work_request* request,
+                                  m2u_work_model** model) {
+  if (!model) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_work_model: model is NULL");
+  *model = nullptr;
+  if (!engine) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_work_model: engine is NULL");
+  return guarded([&] {
+    const m2u::ExecutionPlan& plan = engine->engine->plan();
+    m2u::WorkRequest r;
+    const m2u::DeviceProfile* profile = nullptr;
+    const m2u_status resolved = m2u_capi::resolve_work_request(request, plan.max_batch, plan.max_height,
+                                                               plan.max_width, "m2u_engine_work_model", &r, &profile);
+    if (resolved != M2U_OK) return resolved;
+    return m2u_capi::publish_work_model(engine->engine->work_model(r), *profile, model);
+  });
+}
+
 m2u_status m2u_engine_memory(const m2u_engine* engine, size_t* arena_bytes, size_t* weight_bytes) {
   if (!engine) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_memory: engine is NULL");
   if (arena_bytes) *arena_bytes = engine->engine->arena_bytes();

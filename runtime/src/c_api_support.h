@@ -18,6 +18,9 @@
 
 namespace m2u {
 class Engine;
+struct WorkRequest;
+struct WorkModel;
+struct DeviceProfile;
 }
 
 struct m2u_model {
@@ -67,6 +70,14 @@ m2u_status create_engine(const m2u_model* model, const m2u_engine_options& optio
 // pipeline's); `who` names the call in messages.
 m2u_status layer_count(const m2u::Engine& engine, int* count);
 m2u_status get_layer(const m2u::Engine& engine, int index, m2u_layer_info* info, const char* who);
+
+// The work-model calls (c_api_work_model.cpp). resolve_work_request:
+// `given` over the defaults (height or width 0: the maximum), checked against the
+// maxima, the profile looked up; failures name `who` and the numbers.
+// publish_work_model: *model from `work` estimated on `profile`.
+m2u_status resolve_work_request(const m2u_work_request* given, int max_batch, int max_height, int max_width,
+                                const char* who, m2u::WorkRequest* request, const m2u::DeviceProfile** profile);
+m2u_status publish_work_model(m2u::WorkModel&& work, const m2u::DeviceProfile& profile, m2u_work_model** model);
 
 // Runs `body`, turning an escaping exception into a status (the library
 // must not throw into C code).

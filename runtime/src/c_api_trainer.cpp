@@ -200,4 +200,22 @@ m2u_status m2u_trainer_get_stats(const m2u_trainer* trainer, m2u_trainer_stats* 
   return M2U_OK;
 }
 
+m2u_status m2u_trainer_work_model(const m2u_trainer* trainer, const m2u_work_request* request,
+                                   m2u_work_model** model) {
+  if (!model) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_work_model: model is NULL");
+  *model = nullptr;
+  if (!trainer) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_trainer_work_model: trainer is NULL");
+  return guarded([&] {
+    const m2u::Trainer& t = *trainer->trainer;
+    const m2u::ExecutionPlan& plan = t.engine().plan();
+    m2u::WorkRequest r;
+    const m2u::DeviceProfile* profile = nullptr;
+    const m2u_status resolved = m2u_capi::resolve_work_request(request, plan.max_batch, plan.max_height,
+                                                               plan.max_width, "m2u_trainer_work_model", &r, &profile);
+    if (resolved != M2U_OK) return resolved;
+    return m2u_capi::publish_work_model(t.work_model(r.batch, r.height, r.width, r.input_value_bytes, r.input_channels),
+                                        *profile, model);
+  });
+}
+
 }  // extern "C"

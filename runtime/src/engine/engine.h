@@ -23,6 +23,7 @@
 #include "model.h"
 #include "packed_weights.h"
 #include "packed_weights_int8.h"
+#include "work_model.h"
 
 namespace m2u {
 
@@ -49,6 +50,17 @@ struct EngineOptions {
   bool keep_decoder_activations = false;
 };
 
+// The frame a work model is for (Engine::work_model): at most the
+// engine's planned maxima (the caller checks).
+struct WorkRequest {
+  int batch = 1;
+  int height = 512;
+  int width = 512;
+  int input_channels = 1;
+  int input_value_bytes = 1;   // 1 for U8, 2 for U16, 4 for F32
+  int output_value_bytes = 4;  // the probability image's dtype
+};
+
 class Engine {
  public:
   // The engine, or nullptr with *status and *error saying why.
@@ -73,6 +85,9 @@ class Engine {
   const ExecutionPlan& plan() const { return plan_; }
   m2u_precision precision() const { return precision_; }
   const Architecture& architecture() const { return architecture_; }
+  // One forward of `request`'s frame as a work model: a row per kernel
+  // launch, in launch order (engine_work_model.cpp).
+  WorkModel work_model(const WorkRequest& request) const;
   // nullptr: none. The observer must outlive the runs it sees.
   void set_step_observer(StepObserver* observer) { observer_ = observer; }
   cudaStream_t stream() const { return stream_; }

@@ -31,6 +31,7 @@
 #include "engine.h"
 #include "m2urt.h"
 #include "model.h"
+#include "work_model.h"
 #include "training_kernels.h"
 
 namespace m2u {
@@ -68,22 +69,9 @@ struct TrainStepResult {
 };
 
 // The work of one training step, counted from the same plan and decoder
-// list the step runs (trainer_work_model.cpp): per kind of kernel its
-// launches, multiply-adds (convolution taps and the bilinear taps;
-// elementwise work is not counted) and the minimal DRAM bytes (every
-// input read once, every output written once, FP32 at the padded channel
-// counts). A model, not a measurement.
-struct KernelWork {
-  std::string kernel;
-  long long launches = 0;
-  double multiply_adds = 0.0;
-  double bytes_read = 0.0;
-  double bytes_written = 0.0;
-};
-struct TrainingWork {
-  std::vector<KernelWork> rows;  // forward (engine), forward (trainer), backward, update
-  KernelWork total;
-};
+// list the step runs (trainer_work_model.cpp): one row per kind of kernel
+// (its launches summed), FP32 throughout (work_model.h).
+using TrainingWork = WorkModel;
 
 class Trainer {
  public:
@@ -132,6 +120,7 @@ class Trainer {
   size_t trainable_count() const { return trainable_floats_; }
   size_t device_bytes() const { return device_bytes_; }  // allocated at creation, all of it
   Engine& engine() { return *engine_; }
+  const Engine& engine() const { return *engine_; }
   const std::string& last_error() const { return last_error_; }
 
  private:

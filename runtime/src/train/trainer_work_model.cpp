@@ -16,7 +16,9 @@ class Tally {
     auto found = index_.find(kernel);
     if (found == index_.end()) {
       found = index_.emplace(kernel, work_.rows.size()).first;
-      work_.rows.push_back(KernelWork{kernel, 0, 0.0, 0.0, 0.0});
+      KernelWork row;
+      row.kernel = kernel;
+      work_.rows.push_back(row);
     }
     KernelWork& row = work_.rows[found->second];
     for (KernelWork* w : {&row, &work_.total}) {

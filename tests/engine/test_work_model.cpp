@@ -1,0 +1,284 @@
+// test_work_model.cpp - the forward's work model (Engine::work_model, the
+// device profiles, the C API's m2u_engine_work_model / m2u_trainer_work_model):
+// its rows are the launches a run makes (the emulator counts them) in every
+// precision; its multiply-adds are M2UNET.md's; FP16's half-storage layers
+// move exactly half of FP32's bytes; the modeled time follows the profile's
+// formula; bad requests are refused naming the numbers.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "device_profiles.h"
+#include "engine.h"
+#include "engine_test_support.h"
+#include "execution_plan.h"
+#include "m2urt.h"
+#include "weights_loader.h"
+#if defined(M2U_FLAVOUR_EMU)
+#include "emu/emu_scheduler.h"
+#endif
+
+namespace {
+
+m2u::Model load(const char* name) {
+  m2u::Model model;
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path(name), &model, &error), error);
+  return model;
+}
+
+// INT8 needs a scale per plan buffer: any positive one serves the work model.
+void add_activation_scales(m2u::Model* model, int height, int width) {
+  const m2u::ExecutionPlan plan = m2u::make_execution_plan(model->architecture, 1, height, width, 16, 1, false);
+  for (const m2u::PlannedBuffer& buffer : plan.buffers) {
+    model->quantisation.push_back(
+        m2u::QuantEntry{m2u::activation_scale_name(buffer.name), m2u::QuantKind::kActivationPerTensor, {0.05f}});
+  }
+}
+
+std::unique_ptr<m2u::Engine> engine_for(const m2u::Model& model, m2u_precision precision, int height, int width) {
+  m2u::EngineOptions options;
+  options.max_height = height;
+  options.max_width = width;
+  options.precision = precision;
+  m2u_status status = M2U_OK;
+  std::string error;
+  std::unique_ptr<m2u::Engine> engine = m2u::Engine::create(model, options, &status, &error);
+  REQUIRE_MESSAGE(engine, error);
+  return engine;
+}
+
+m2u::WorkRequest request(int height, int width) {
+  m2u::WorkRequest r;
+  r.height = height;
+  r.width = width;
+  return r;
+}
+
+const m2u_precision kPrecisions[] = {M2U_PRECISION_FP32, M2U_PRECISION_FP16, M2U_PRECISION_INT8};
+
+}  // namespace
+
+#if defined(M2U_FLAVOUR_EMU)
+TEST_CASE("the work model's launches are the forward's launches, in every precision") {
+  for (const char* fixture : {"cin1_relu.m2u", "cin3_relu6.m2u"}) {  // per-image standardisation, and not
+    m2u::Model model = load(fixture);
+    const int height = 37, width = 51;
+    add_activation_scales(&model, height, width);
+    for (m2u_precision precision : kPrecisions) {
+      std::unique_ptr<m2u::Engine> engine = engine_for(model, precision, height, width);
+      std::vector<uint8_t> frame(static_cast<size_t>(height) * width, 77);
+      std::vector<float> probabilities(frame.size());
+      const m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, height, width);
+      const m2u_image out = engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, 1, 1, height, width);
+      const long long before = static_cast<long long>(m2u_emu::counters().grids_launched);
+      REQUIRE(engine->run(in, out) == M2U_OK);
+      REQUIRE(engine->synchronize() == M2U_OK);
+      const long long launched = static_cast<long long>(m2u_emu::counters().grids_launched) - before;
+      const m2u::WorkModel work = engine->work_model(request(height, width));
+      CHECK_MESSAGE(work.total.launches == launched,
+                    fixture << " precision " << precision << ": model " << work.total.launches << ", emulator " << launched);
+      long long rows = 0;
+      for (const m2u::KernelWork& row : work.rows) rows += row.launches;
+      CHECK(rows == work.total.launches);
+    }
+  }
+}
+#endif
+
+TEST_CASE("the forward's multiply-adds are M2UNET.md's, the same in every precision") {
+  m2u::Model model = load("cin1_relu.m2u");
+  add_activation_scales(&model, 512, 512);
+  std::vector<m2u::WorkModel> works;
+  for (m2u_precision precision : kPrecisions) {
+    works.push_back(engine_for(model, precision, 512, 512)->work_model(request(512, 512)));
+    double convs = 0.0;
+    for (const m2u::KernelWork& row : works.back().rows) {
+      if (row.kernel != "bilinear x2") convs += row.multiply_adds;
+    }
+    // M2UNET.md: 4731.48 multiply-adds per input pixel for the Cin 1
+    // network's convolutions, the output conv included.
+    CHECK(convs / (512.0 * 512.0) == doctest::Approx(4731.48).epsilon(1e-4));
+  }
+  const std::vector<m2u::KernelWork>& fp32 = works[0].rows;
+  for (size_t w = 1; w < works.size(); ++w) {
+    REQUIRE(works[w].rows.size() == fp32.size());
+    for (size_t i = 0; i < fp32.size(); ++i) {
+      CHECK(works[w].rows[i].layer == fp32[i].layer);
+      CHECK(works[w].rows[i].multiply_adds == fp32[i].multiply_adds);
+    }
+  }
+}
+
+TEST_CASE("FP16's half2 layers write exactly half of FP32's bytes; INT8 a quarter; arithmetic as planned") {
+  m2u::Model model = load("cin3_relu6.m2u");
+  add_activation_scales(&model, 96, 160);
+  const m2u::WorkModel fp32 = engine_for(model, M2U_PRECISION_FP32, 96, 160)->work_model(request(96, 160));
+  std::unique_ptr<m2u::Engine> half = engine_for(model, M2U_PRECISION_FP16, 96, 160);
+  const m2u::WorkModel fp16 = half->work_model(request(96, 160));
+  const m2u::WorkModel int8 = engine_for(model, M2U_PRECISION_INT8, 96, 160)->work_model(request(96, 160));
+  int half2_rows = 0, int8_rows = 0;
+  for (size_t i = 0; i < fp32.rows.size(); ++i) {
+    const m2u::KernelWork& f = fp32.rows[i];
+    CHECK(f.arithmetic == m2u::WorkArithmetic::kFp32);
+    if (fp16.rows[i].arithmetic == m2u::WorkArithmetic::kHalf2) {
+      ++half2_rows;
+      // The encoder's channel counts are multiples of 8: no padding differs.
+      CHECK_MESSAGE(f.bytes_written == 2.0 * fp16.rows[i].bytes_written, f.layer);
+    }
+    if (int8.rows[i].arithmetic == m2u::WorkArithmetic::kInt8) {
+      ++int8_rows;
+      if (f.out_channels % 16 == 0) CHECK_MESSAGE(f.bytes_written == 4.0 * int8.rows[i].bytes_written, f.layer);
+    }
+  }
+  int half2_steps = 0, int8_steps = 0;
+  for (const m2u::PlannedStep& step : half->plan().steps) {
+    half2_steps += step.half2;
+    int8_steps += step.kind == m2u::StepKind::kPointwise || step.kind == m2u::StepKind::kDepthwise;
+  }
+  CHECK(half2_rows == half2_steps);
+  CHECK(half2_rows == 36);
+  CHECK(int8_rows == int8_steps);
+  CHECK(fp16.total.bytes_read + fp16.total.bytes_written < 0.7 * (fp32.total.bytes_read + fp32.total.bytes_written));
+}
+
+TEST_CASE("a launch's modeled time: overhead + max(compute, DRAM) at the profile's achievable rates") {
+  const m2u::DeviceProfile* nano = m2u::find_device_profile("nano");
+  REQUIRE(nano);
+  CHECK(nano->fp32_gflops == doctest::Approx(235.9296));
+  CHECK(nano->half2_gflops == doctest::Approx(2 * 235.9296));
+  CHECK(nano->dram_gbps == 25.6);
+  CHECK(m2u::find_device_profile("xavier-nx"));
+  CHECK(m2u::find_device_profile("orin-nano"));
+  CHECK_FALSE(m2u::find_device_profile("tx2"));
+  m2u::KernelWork w;
+  w.launches = 1;
+  w.multiply_adds = 1e8;  // 0.2 GFLOP
+  w.bytes_read = 1e6;
+  w.bytes_written = 1e6;
+  const m2u::LaunchEstimate fp32 = m2u::estimate_launch(*nano, w);
+  CHECK(fp32.compute_us == doctest::Approx(0.2e9 / (nano->fp32_gflops * 1e9 * nano->compute_fraction) * 1e6));
+  CHECK(fp32.dram_us == doctest::Approx(2e6 / (25.6e9 * nano->dram_fraction) * 1e6));
+  CHECK(fp32.us == doctest::Approx(nano->launch_us + fp32.compute_us));
+  CHECK(std::string(fp32.bound) == "compute");
+  w.arithmetic = m2u::WorkArithmetic::kHalf2;
+  CHECK(m2u::estimate_launch(*nano, w).compute_us == doctest::Approx(fp32.compute_us / 2));
+  w.multiply_adds = 0;
+  CHECK(std::string(m2u::estimate_launch(*nano, w).bound) == "dram");
+  w.bytes_read = w.bytes_written = 0;
+  CHECK(std::string(m2u::estimate_launch(*nano, w).bound) == "launch");
+}
+
+TEST_CASE("the C API's work model: rows, totals, profiles, and refusals naming the numbers") {
+  m2u_model* model = nullptr;
+  REQUIRE(m2u_model_load(engine_test::fixture_path("cin1_relu.m2u").c_str(), &model) == M2U_OK);
+  m2u_engine_options options;
+  m2u_engine_options_init(&options);
+  options.max_height = 48;
+  options.max_width = 80;
+  m2u_engine* engine = nullptr;
+  REQUIRE(m2u_engine_create(model, &options, &engine) == M2U_OK);
+  m2u_work_request request;
+  m2u_work_request_init(&request);
+  m2u_work_model* work = nullptr;
+  REQUIRE_MESSAGE(m2u_engine_work_model(engine, &request, &work) == M2U_OK, m2u_last_error());
+  int rows = 0;
+  REQUIRE(m2u_work_model_row_count(work, &rows) == M2U_OK);
+  int layers = 0;
+  REQUIRE(m2u_engine_layer_count(engine, &layers) == M2U_OK);
+  CHECK(rows == layers + 1);  // the input statistics, then every step
+  double modeled = 0.0, flops = 0.0;
+  long long launches = 0;
+  for (int i = 0; i < rows; ++i) {
+    m2u_work_row row;
+    row.struct_size = sizeof(row);
+    REQUIRE(m2u_work_model_get_row(work, i, &row) == M2U_OK);
+    modeled += row.modeled_us;
+    flops += row.multiply_adds;
+    launches += row.launches;
+    CHECK(row.modeled_us > 0);
+    if (i > 0) {
+      m2u_layer_info layer;
+      layer.struct_size = sizeof(layer);
+      REQUIRE(m2u_engine_get_layer(engine, i - 1, &layer) == M2U_OK);
+      CHECK(std::string(row.layer) == layer.name);
+    }
+  }
+  m2u_work_row total;
+  total.struct_size = sizeof(total);
+  REQUIRE(m2u_work_model_get_total(work, &total) == M2U_OK);
+  CHECK(std::string(total.kernel) == "total");
+  CHECK(total.launches == launches);
+  CHECK(total.multiply_adds == doctest::Approx(flops));
+  CHECK(total.modeled_us == doctest::Approx(modeled));
+  m2u_device_profile profile;
+  profile.struct_size = sizeof(profile);
+  REQUIRE(m2u_work_model_get_profile(work, &profile) == M2U_OK);
+  CHECK(std::string(profile.name) == "nano");
+  m2u_work_model_destroy(work);
+
+  // An older caller's shorter row gets only its bytes written.
+  REQUIRE(m2u_engine_work_model(engine, &request, &work) == M2U_OK);
+  struct {
+    m2u_work_row row;
+    unsigned char guard[8];
+  } short_row;
+  std::memset(&short_row, 0xab, sizeof(short_row));
+  short_row.row.struct_size = offsetof(m2u_work_row, arithmetic);
+  REQUIRE(m2u_work_model_get_row(work, 1, &short_row.row) == M2U_OK);
+  CHECK(std::string(short_row.row.kernel) == "input conversion");
+  CHECK(reinterpret_cast<unsigned char*>(&short_row.row)[offsetof(m2u_work_row, arithmetic)] == 0xab);
+  CHECK(m2u_work_model_get_row(work, rows, &short_row.row) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(m2u_last_error()).find("index " + std::to_string(rows)) != std::string::npos);
+  m2u_work_model_destroy(work);
+
+  int count = 0;
+  REQUIRE(m2u_device_profile_count(&count) == M2U_OK);
+  CHECK(count == 3);
+  for (int i = 0; i < count; ++i) {
+    REQUIRE(m2u_get_device_profile(i, &profile) == M2U_OK);
+    request.device_profile = profile.name;
+    REQUIRE(m2u_engine_work_model(engine, &request, &work) == M2U_OK);
+    m2u_work_model_destroy(work);
+  }
+
+  request.device_profile = "tx2";
+  CHECK(m2u_engine_work_model(engine, &request, &work) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(work == nullptr);
+  CHECK(std::string(m2u_last_error()).find("'tx2' (known: nano, xavier-nx, orin-nano)") != std::string::npos);
+  request.device_profile = nullptr;
+  request.height = 49;  // padded to 64: more than the engine's 48
+  CHECK(m2u_engine_work_model(engine, &request, &work) == M2U_ERROR_SHAPE);
+  CHECK_MESSAGE(std::string(m2u_last_error()).find("1 x 49 x 80 outside 1..(1 x 48 x 80)") != std::string::npos,
+                std::string(m2u_last_error()));
+  request.height = 48;
+  request.batch = 2;
+  CHECK(m2u_engine_work_model(engine, &request, &work) == M2U_ERROR_SHAPE);
+  request.batch = 1;
+  request.struct_size = 4;
+  CHECK(m2u_engine_work_model(engine, &request, &work) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(m2u_last_error()).find("m2u_work_request_init") != std::string::npos);
+  CHECK(m2u_engine_work_model(engine, nullptr, &work) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(m2u_engine_work_model(nullptr, &request, &work) == M2U_ERROR_INVALID_ARGUMENT);
+  m2u_engine_destroy(engine);
+
+  // The training step's model through the trainer.
+  m2u_trainer_options training;
+  m2u_trainer_options_init(&training);
+  training.max_height = 48;
+  training.max_width = 80;
+  m2u_trainer* trainer = nullptr;
+  REQUIRE_MESSAGE(m2u_trainer_create(model, &training, &trainer) == M2U_OK, m2u_last_error());
+  m2u_work_request_init(&request);
+  REQUIRE_MESSAGE(m2u_trainer_work_model(trainer, &request, &work) == M2U_OK, m2u_last_error());
+  REQUIRE(m2u_work_model_get_total(work, &total) == M2U_OK);
+  CHECK(total.launches > layers);
+  CHECK(std::string(total.arithmetic) == "fp32");
+  m2u_work_model_destroy(work);
+  request.width = 81;
+  CHECK(m2u_trainer_work_model(trainer, &request, &work) == M2U_ERROR_SHAPE);
+  m2u_trainer_destroy(trainer);
+  m2u_model_destroy(model);
+}
