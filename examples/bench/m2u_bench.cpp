@@ -263,8 +263,8 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
     if (o.json) {
       std::printf("  {\"layer\": %s, \"kernel\": %s, \"arithmetic\": \"%s\", \"launches\": %lld, \"batch\": %d, "
                   "\"height\": %d, \"width\": %d, \"in_channels\": %d, \"out_channels\": %d, \"flops\": %.0f, "
-                  "\"bytes_read\": %.0f, \"bytes_written\": %.0f, \"compute_us\": %.3f, \"dram_us\": %.3f, "
-                  "\"overhead_us\": %.3f, \"modeled_us\": %.3f, \"bound\": \"%s\"}%s\n",
+                  "\"bytes_read\": %.0f, \"bytes_written\": %.0f, \"compute_us\": %.9g, \"dram_us\": %.9g, "
+                  "\"overhead_us\": %.9g, \"modeled_us\": %.9g, \"bound\": \"%s\"}%s\n",
                   json_string(r.layer).c_str(), json_string(r.kernel).c_str(), r.arithmetic, r.launches, r.batch,
                   r.height, r.width, r.in_channels, r.out_channels, 2.0 * r.multiply_adds, r.bytes_read,
                   r.bytes_written, r.compute_us, r.dram_us, r.overhead_us, r.modeled_us, r.bound,
@@ -278,9 +278,9 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
     }
   }
   if (o.json) {
-    std::printf(" ],\n \"totals\": {\"launches\": %lld, \"gflop\": %.4f, \"dram_mb\": %.3f, \"%s\": %.3f, "
-                "\"compute_ms\": %.4f, \"dram_ms\": %.4f, \"overhead_ms\": %.4f, \"modeled_ms\": %.4f, "
-                "\"modeled_graph_ms\": %.4f},\n",
+    std::printf(" ],\n \"totals\": {\"launches\": %lld, \"gflop\": %.9g, \"dram_mb\": %.9g, \"%s\": %.9g, "
+                "\"compute_ms\": %.9g, \"dram_ms\": %.9g, \"overhead_ms\": %.9g, \"modeled_ms\": %.9g, "
+                "\"modeled_graph_ms\": %.9g},\n",
                 total.launches, gflop, dram_mb, o.train ? "trainer_mb" : "arena_mb", memory_mb, total.compute_us / 1e3, total.dram_us / 1e3,
                 total.overhead_us / 1e3, total.modeled_us / 1e3,
                 (total.modeled_us - total.overhead_us * (1.0 - profile.graph_launch_us / profile.launch_us)) / 1e3);

@@ -53,7 +53,9 @@ WorkModel Engine::work_model(const WorkRequest& r) const {
     // with a requantisation multiplier and a bias per output channel.
     const bool int8_weights = int8 && (step.kind == StepKind::kPointwise || step.kind == StepKind::kDepthwise);
     auto weight_bytes = [&](double row_length) {
-      return int8_weights ? spec->out_channels * (row_length + 8.0) : spec->out_channels * (row_length + 1.0) * 4.0;
+      row.weight_bytes =
+          int8_weights ? spec->out_channels * (row_length + 8.0) : spec->out_channels * (row_length + 1.0) * 4.0;
+      return row.weight_bytes;
     };
     row.arithmetic = int8_weights ? WorkArithmetic::kInt8 : step.half2 ? WorkArithmetic::kHalf2 : WorkArithmetic::kFp32;
     row.bytes_read = read;
@@ -71,7 +73,10 @@ WorkModel Engine::work_model(const WorkRequest& r) const {
         row.kernel = "1x1 conv";
         row.multiply_adds = out_pixels * spec->out_channels * spec->in_channels;
         row.bytes_read += weight_bytes(plan_.conv_inputs[step.conv].row_length);
-        if (step.residual.buffer >= 0) row.bytes_read += view_bytes(plan_, step.residual, r.batch, ph, pw);
+        if (step.residual.buffer >= 0) {
+          row.residual_bytes = view_bytes(plan_, step.residual, r.batch, ph, pw);
+          row.bytes_read += row.residual_bytes;
+        }
         break;
       case StepKind::kDepthwise:
         row.kernel = "depthwise 3x3";

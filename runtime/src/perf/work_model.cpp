@@ -15,6 +15,8 @@ void add_work(WorkModel* model, const KernelWork& row) {
   t.launches += row.launches;
   t.multiply_adds += row.multiply_adds;
   t.bytes_read += row.bytes_read;
+  t.weight_bytes += row.weight_bytes;
+  t.residual_bytes += row.residual_bytes;
   t.bytes_written += row.bytes_written;
 }
 

@@ -27,7 +27,9 @@ struct KernelWork {
   // The output's shape (0 where a row sums several launches).
   int batch = 0, height = 0, width = 0, in_channels = 0, out_channels = 0;
   double multiply_adds = 0.0;  // convolution and bilinear taps; elementwise work is not counted
-  double bytes_read = 0.0;
+  double bytes_read = 0.0;      // everything read, the next two included
+  double weight_bytes = 0.0;    // of which the packed weights and biases
+  double residual_bytes = 0.0;  // of which a residual input (a 1x1 conv's skip add)
   double bytes_written = 0.0;
 };
 
