@@ -67,6 +67,40 @@ cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorVie
                                             const float* weight, const float* bias, int stride,
                                             KernelActivation activation, cudaStream_t stream);
 
+// ---- Fused inverted-residual block (inverted_residual_fused.cu)
+//
+// expand 1x1 (+ activation) -> depthwise 3x3 at `stride` (+ activation) ->
+// project 1x1 (+ activation) + residual, in one kernel: the expanded and
+// depthwise tensors stay in shared memory. The same arithmetic as
+// pointwise_conv -> depthwise_conv -> pointwise_conv, summed in another
+// order (FP32). Weights in those kernels' layouts: expand
+// [hidden][expand_row = padded_channels<T>(input.channels)], depthwise
+// [hidden][3][3], project [output.channels][project_row =
+// padded_channels<T>(hidden)], zeros in the padding columns; expand and
+// project 16-byte aligned. Output: the depthwise's ceil(H/stride) x
+// ceil(W/stride) with at most kMaxFusedOutputChannels padded channels.
+// Instantiated for float.
+constexpr int kMaxFusedOutputChannels = 96;
+
+struct FusedBlockWeights {
+  const float* expand_weight;
+  const float* expand_bias;
+  const float* depthwise_weight;
+  const float* depthwise_bias;
+  const float* project_weight;
+  const float* project_bias;
+  int hidden_channels;
+  int expand_row;
+  int project_row;
+  KernelActivation expand_activation;
+  KernelActivation depthwise_activation;
+  KernelActivation project_activation;
+};
+
+template <typename T>
+cudaError_t inverted_residual_fused(TensorView<const T> input, TensorView<T> output, TensorView<const T> residual,
+                                    const FusedBlockWeights& weights, int stride, cudaStream_t stream);
+
 // ---- Backward (decoder fine-tuning; FP32 storage and arithmetic)
 //
 // The weight gradients of a convolution with folded weights W' and bias b'

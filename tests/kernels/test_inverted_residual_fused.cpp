@@ -1,0 +1,252 @@
+// test_inverted_residual_fused.cpp - inverted_residual_fused against the
+// CPU reference of the three convolutions it fuses (1x1 expand, 3x3
+// depthwise, 1x1 project, each with bias and activation, then the residual
+// add): stride 1 and 2 on odd sizes (17x34, 9x13, 3x3), channel counts that
+// are not multiples of 4 or 16 (hidden 37, 30; Cin 19, 5, 3), the widest
+// output (96 channels), input, residual and output views that are slices of
+// wider buffers (the encoder's last block writes into a concat buffer),
+// poisoned outputs, guards, several schedules; and the refusals of what it
+// cannot run.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "conv_kernels.h"
+#include "emu_test_support.h"
+#include "kernel_test_support.h"
+#include "reference_ops.h"
+
+namespace {
+
+using namespace kernel_test;
+
+struct FusedCase {
+  std::string name;
+  int batch, height, width;
+  int in_channels, hidden, out_channels;
+  int stride;
+  bool residual;
+  int input_offset, input_extra;  // the input (and residual) slice in a wider buffer
+  int output_offset, output_extra;
+};
+
+struct FusedActivations {
+  ActivationCase expand, depthwise, project;
+};
+
+// The weights as the reference takes them ([out][in], [C][9]) and packed
+// as the kernel reads them (rows padded with zeros).
+struct BlockWeights {
+  std::vector<float> expand, expand_bias, depthwise, depthwise_bias, project, project_bias;
+};
+
+std::vector<float> padded_rows(const std::vector<float>& rows, int count, int length, int padded_length) {
+  std::vector<float> out(static_cast<size_t>(count) * padded_length, 0.0f);
+  for (int r = 0; r < count; ++r)
+    for (int c = 0; c < length; ++c) out[static_cast<size_t>(r) * padded_length + c] = rows[static_cast<size_t>(r) * length + c];
+  return out;
+}
+
+void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& activations, uint32_t seed,
+                    WorstError* worst) {
+  constexpr float kForeign = -55.0f;
+  const int in_padded = m2u::padded_channels<float>(c.in_channels);
+  const HostTensor input = random_tensor(c.batch, c.in_channels, c.height, c.width, seed);
+  const BufferShape input_shape{c.batch, c.height, c.width, c.input_offset + in_padded + c.input_extra};
+  std::vector<float> input_contents = filled_buffer<float>(input_shape, kForeign);
+  write_slice(input_contents, input_shape, c.input_offset, input);
+  const DeviceInput<float> device_input(input_shape, input_contents);
+
+  // Weights scaled so that every stage keeps values of order 1.
+  BlockWeights w;
+  w.expand = random_values(static_cast<size_t>(c.hidden) * c.in_channels, seed + 1, -0.6f, 0.6f);
+  w.expand_bias = random_values(c.hidden, seed + 2);
+  w.depthwise = random_values(static_cast<size_t>(c.hidden) * 9, seed + 3, -0.5f, 0.5f);
+  w.depthwise_bias = random_values(c.hidden, seed + 4);
+  w.project = random_values(static_cast<size_t>(c.out_channels) * c.hidden, seed + 5, -0.3f, 0.3f);
+  w.project_bias = random_values(c.out_channels, seed + 6);
+  const int expand_row = in_padded, project_row = m2u::padded_channels<float>(c.hidden);
+  DeviceBuffer<float> expand(static_cast<size_t>(c.hidden) * expand_row), expand_bias(c.hidden),
+      depthwise(static_cast<size_t>(c.hidden) * 9), depthwise_bias(c.hidden),
+      project(static_cast<size_t>(c.out_channels) * project_row), project_bias(c.out_channels);
+  expand.upload(padded_rows(w.expand, c.hidden, c.in_channels, expand_row));
+  expand_bias.upload(w.expand_bias);
+  depthwise.upload(w.depthwise);
+  depthwise_bias.upload(w.depthwise_bias);
+  project.upload(padded_rows(w.project, c.out_channels, c.hidden, project_row));
+  project_bias.upload(w.project_bias);
+
+  const int out_h = (c.height + c.stride - 1) / c.stride, out_w = (c.width + c.stride - 1) / c.stride;
+  const BufferShape output_shape{c.batch, out_h, out_w,
+                                 c.output_offset + m2u::padded_channels<float>(c.out_channels) + c.output_extra};
+  const std::vector<float> before = output_before<float>(output_shape, c.output_offset, c.out_channels, kForeign);
+
+  for (const FusedActivations& a : activations) {
+    const HostTensor expanded = m2u::ref::activation(
+        m2u::ref::conv2d(input, w.expand, w.expand_bias, c.hidden, 1, 1, 1), a.expand.reference);
+    const HostTensor filtered = m2u::ref::activation(
+        m2u::ref::conv2d(expanded, w.depthwise, w.depthwise_bias, c.hidden, 3, c.stride, c.hidden),
+        a.depthwise.reference);
+    HostTensor expected = m2u::ref::activation(
+        m2u::ref::conv2d(filtered, w.project, w.project_bias, c.out_channels, 1, 1, 1), a.project.reference);
+    if (c.residual) expected = m2u::ref::add(expected, input);
+    const m2u::FusedBlockWeights weights{expand.data(),  expand_bias.data(),  depthwise.data(),
+                                         depthwise_bias.data(), project.data(), project_bias.data(),
+                                         c.hidden,       expand_row,          project_row,
+                                         a.expand.kernel, a.depthwise.kernel, a.project.kernel};
+    for (uint64_t schedule : emu_test::test_seeds()) {
+      emu_test::ScopedSeed scoped(schedule);
+      DeviceBuffer<float> output(output_shape.elements());
+      output.upload(before);
+      const m2u::TensorView<const float> in = device_input.view(c.input_offset, c.in_channels);
+      const cudaError_t status = m2u::inverted_residual_fused<float>(
+          in, view_of(output.data(), output_shape, c.output_offset, c.out_channels),
+          c.residual ? in : m2u::TensorView<const float>{nullptr, 0, 0, 0, 0, 0}, weights, c.stride, nullptr);
+      const std::string context = c.name + " " + a.expand.name + "/" + a.depthwise.name + "/" + a.project.name +
+                                  " schedule " + std::to_string(schedule);
+      REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
+      check_output(output, before, output_shape, c.output_offset, expected, Precision<float>::kTolerance, context,
+                   worst);
+    }
+    for (DeviceBuffer<float>* b : {&expand, &expand_bias, &depthwise, &depthwise_bias, &project, &project_bias}) {
+      std::string where;
+      CHECK_MESSAGE(b->guards_intact(&where), c.name << ": weights " << where);
+    }
+  }
+}
+
+FusedActivations block_activations(int expand, int depthwise, int project) {
+  const std::vector<ActivationCase> all = all_activations();
+  return FusedActivations{all.at(expand), all.at(depthwise), all.at(project)};
+}
+
+}  // namespace
+
+TEST_CASE("inverted_residual_fused FP32: against expand -> depthwise -> project (+ residual) of the reference") {
+  // MobileNetV2's blocks: ReLU6 (or the 1-channel model's ReLU) after the
+  // expand and the depthwise, a linear projection; one case sweeps other
+  // activations through the epilogue and the expand.
+  const std::vector<FusedActivations> block = {block_activations(2, 2, 0), block_activations(1, 1, 0)};
+  const std::vector<FusedActivations> others = {block_activations(0, 3, 1), block_activations(3, 0, 2)};
+  const bool sim = under_simulator();
+  std::vector<FusedCase> cases = {
+      {"1x9x13 s1 residual 24->144->24", 1, 9, 13, 24, 144, 24, 1, true, 0, 0, 0, 0},
+      {"2x9x13 s2 19->37->33, slices", 2, 9, 13, 19, 37, 33, 2, false, 8, 4, 4, 8},
+      {"1x3x3 s2 3->6->7", 1, 3, 3, 3, 6, 7, 2, false, 0, 0, 0, 0},
+  };
+  if (!sim) {
+    cases.push_back({"1x17x34 s1 residual 32->192->32, into a concat slice", 1, 17, 34, 32, 192, 32, 1, true, 4, 12,
+                     16, 0});
+    cases.push_back({"1x17x34 s2 5->30->96 (widest output)", 1, 17, 34, 5, 30, 96, 2, false, 0, 0, 0, 0});
+    cases.push_back({"2x17x34 s1 64->384->64", 2, 17, 34, 64, 384, 64, 1, true, 0, 0, 0, 0});
+  }
+  WorstError worst;
+  uint32_t seed = 11;
+  for (const FusedCase& c : cases) {
+    run_fused_case(c, c.height <= 9 ? block : large_case_activations(block), seed, &worst);
+    seed += 17;
+  }
+  run_fused_case(cases[1], others, 99, &worst);
+  MESSAGE("inverted_residual_fused FP32: worst relative error " << worst.relative << " (tolerance "
+                                                                << Precision<float>::kTolerance << ")");
+}
+
+TEST_CASE("inverted_residual_fused refuses what it cannot run") {
+  DeviceBuffer<float> in(9 * 13 * 8), out(9 * 13 * 8), weights(4096);
+  const m2u::TensorView<const float> input{in.data(), 1, 9, 13, 8, 8};
+  const m2u::TensorView<float> output{out.data(), 1, 9, 13, 8, 8};
+  const m2u::TensorView<const float> none{nullptr, 0, 0, 0, 0, 0};
+  const m2u::FusedBlockWeights good{weights.data(), weights.data(), weights.data(), weights.data(),
+                                    weights.data(), weights.data(), 16, 8, 16,
+                                    m2u::KernelActivation::kRelu6, m2u::KernelActivation::kRelu6,
+                                    m2u::KernelActivation::kLinear};
+  CHECK(m2u::inverted_residual_fused<float>(input, output, none, good, 1, nullptr) == cudaSuccess);
+  CHECK(cudaDeviceSynchronize() == cudaSuccess);
+  CHECK(m2u::inverted_residual_fused<float>(input, output, none, good, 3, nullptr) == cudaErrorInvalidValue);
+  m2u::FusedBlockWeights bad = good;
+  bad.expand_row = 12;  // not the input's padded channels
+  CHECK(m2u::inverted_residual_fused<float>(input, output, none, bad, 1, nullptr) == cudaErrorInvalidValue);
+  bad = good;
+  bad.project_row = 8;  // not the hidden channels' padding
+  CHECK(m2u::inverted_residual_fused<float>(input, output, none, bad, 1, nullptr) == cudaErrorInvalidValue);
+  bad = good;
+  bad.project_weight = weights.data() + 1;  // not 16-byte aligned
+  CHECK(m2u::inverted_residual_fused<float>(input, output, none, bad, 1, nullptr) == cudaErrorInvalidValue);
+  bad = good;
+  bad.hidden_channels = 0;
+  CHECK(m2u::inverted_residual_fused<float>(input, output, none, bad, 1, nullptr) == cudaErrorInvalidValue);
+  // Stride 2 needs the halved output; the widest output is 96 channels.
+  CHECK(m2u::inverted_residual_fused<float>(input, output, none, good, 2, nullptr) == cudaErrorInvalidValue);
+  DeviceBuffer<float> wide(9 * 13 * 100);
+  const m2u::TensorView<float> too_wide{wide.data(), 1, 9, 13, 97, 100};
+  CHECK(m2u::inverted_residual_fused<float>(input, too_wide, none, good, 1, nullptr) == cudaErrorInvalidValue);
+  // A residual of another shape.
+  const m2u::TensorView<const float> small{in.data(), 1, 8, 13, 8, 8};
+  CHECK(m2u::inverted_residual_fused<float>(input, output, small, good, 1, nullptr) == cudaErrorInvalidValue);
+}
+
+TEST_CASE("inverted_residual_fused equals the three kernels it replaces (one block, as the engine runs it)") {
+  // Also the GPU simulator's comparison of the fused kernel with the
+  // unfused launches on the same block (README "Kernels on a GPU
+  // simulator": this suite's rows).
+  struct Shape {
+    int height, width, in_channels, hidden, out_channels, stride;
+    bool residual;
+  };
+  for (const Shape s : {Shape{16, 16, 32, 192, 32, 1, true}, Shape{16, 16, 24, 144, 32, 2, false}}) {
+    const int in_padded = m2u::padded_channels<float>(s.in_channels);
+    const int hidden_padded = m2u::padded_channels<float>(s.hidden);
+    const int out_padded = m2u::padded_channels<float>(s.out_channels);
+    const int out_h = (s.height + s.stride - 1) / s.stride, out_w = (s.width + s.stride - 1) / s.stride;
+    const HostTensor input = random_tensor(1, s.in_channels, s.height, s.width, 5);
+    const DeviceInput<float> device_input = upload_tensor<float>(input);
+    DeviceBuffer<float> expand(static_cast<size_t>(s.hidden) * in_padded), expand_bias(s.hidden),
+        depthwise(static_cast<size_t>(s.hidden) * 9), depthwise_bias(s.hidden),
+        project(static_cast<size_t>(s.out_channels) * hidden_padded), project_bias(s.out_channels);
+    expand.upload(padded_rows(random_values(static_cast<size_t>(s.hidden) * s.in_channels, 6, -0.6f, 0.6f),
+                              s.hidden, s.in_channels, in_padded));
+    expand_bias.upload(random_values(s.hidden, 7));
+    depthwise.upload(random_values(static_cast<size_t>(s.hidden) * 9, 8, -0.5f, 0.5f));
+    depthwise_bias.upload(random_values(s.hidden, 9));
+    project.upload(padded_rows(random_values(static_cast<size_t>(s.out_channels) * s.hidden, 10, -0.3f, 0.3f),
+                               s.out_channels, s.hidden, hidden_padded));
+    project_bias.upload(random_values(s.out_channels, 11));
+    const m2u::KernelActivation relu6 = m2u::KernelActivation::kRelu6, linear = m2u::KernelActivation::kLinear;
+    const m2u::TensorView<const float> in = device_input.view(0, s.in_channels);
+    const m2u::TensorView<const float> none{nullptr, 0, 0, 0, 0, 0};
+
+    DeviceBuffer<float> expanded(static_cast<size_t>(s.height) * s.width * hidden_padded),
+        filtered(static_cast<size_t>(out_h) * out_w * hidden_padded),
+        unfused(static_cast<size_t>(out_h) * out_w * out_padded), fused(unfused.size());
+    const m2u::TensorView<float> e{expanded.data(), 1, s.height, s.width, s.hidden, hidden_padded};
+    const m2u::TensorView<float> d{filtered.data(), 1, out_h, out_w, s.hidden, hidden_padded};
+    const m2u::TensorView<float> u{unfused.data(), 1, out_h, out_w, s.out_channels, out_padded};
+    const m2u::TensorView<float> f{fused.data(), 1, out_h, out_w, s.out_channels, out_padded};
+    REQUIRE(m2u::pointwise_conv<float>(in, e, expand.data(), expand_bias.data(), relu6, none, nullptr) == cudaSuccess);
+    REQUIRE(m2u::depthwise_conv<float>(m2u::TensorView<const float>{e.data, 1, s.height, s.width, s.hidden, hidden_padded},
+                                       d, depthwise.data(), depthwise_bias.data(), s.stride, relu6, nullptr) ==
+            cudaSuccess);
+    REQUIRE(m2u::pointwise_conv<float>(m2u::TensorView<const float>{d.data, 1, out_h, out_w, s.hidden, hidden_padded},
+                                       u, project.data(), project_bias.data(), linear, s.residual ? in : none,
+                                       nullptr) == cudaSuccess);
+    const m2u::FusedBlockWeights weights{expand.data(),  expand_bias.data(), depthwise.data(), depthwise_bias.data(),
+                                         project.data(), project_bias.data(), s.hidden,       in_padded,
+                                         hidden_padded,  relu6,              relu6,           linear};
+    REQUIRE(m2u::inverted_residual_fused<float>(in, f, s.residual ? in : none, weights, s.stride, nullptr) ==
+            cudaSuccess);
+    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+    const std::vector<float> a = unfused.download(), b = fused.download();
+    double worst = 0.0, largest = 0.0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
+      largest = std::max(largest, static_cast<double>(std::fabs(a[i])));
+    }
+    CHECK_MESSAGE(worst <= 1e-5 * largest, "stride " << s.stride << ": max |fused - unfused| " << worst);
+    MESSAGE("fused vs unfused, " << s.height << "x" << s.width << " " << s.in_channels << "->" << s.hidden << "->"
+                                 << s.out_channels << " stride " << s.stride << ": max |diff| " << worst
+                                 << " of values up to " << largest);
+  }
+}
