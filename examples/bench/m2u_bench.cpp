@@ -6,7 +6,7 @@
 //   m2u_bench --model M.m2u [--size WxH] [--batch N] [--precision fp32|fp16|int8]
 //             [--device-profile nano|xavier-nx|orin-nano] [--input u8|u16|f32]
 //             [--train [--schedule decoder|decoder-last|decoder-project] [--loss bce|bce+dice]]
-//             [--measure N [--warmup K]] [--json] [--list-profiles]
+//             [--fuse-blocks] [--measure N [--warmup K]] [--json] [--list-profiles]
 //
 // The modeled figures are a roofline floor on the named profile, never a
 // timing. --measure times N runs after K warm-ups (median, end to end:
@@ -29,12 +29,13 @@ const char kUsage[] =
     "usage: m2u_bench --model M.m2u [--size WxH] [--batch N] [--precision fp32|fp16|int8]\n"
     "                 [--device-profile nano|xavier-nx|orin-nano] [--input u8|u16|f32]\n"
     "                 [--train [--schedule decoder|decoder-last|decoder-project] [--loss bce|bce+dice]]\n"
-    "                 [--measure N [--warmup K]] [--json] [--list-profiles]\n"
+    "                 [--fuse-blocks] [--measure N [--warmup K]] [--json] [--list-profiles]\n"
     "Prints the work model of one forward (or, with --train, one decoder fine-tuning step) per\n"
     "launch: FLOPs, minimal DRAM bytes and modeled microseconds on the profile (default nano),\n"
     "and the totals. Modeled figures are a roofline floor, not a timing. --measure N times N\n"
     "forwards end to end after K warm-ups (default 3) on this machine's device (emulated in the\n"
-    "emu flavour). Defaults: 512x512, batch 1, fp32, u8 input.\n";
+    "emu flavour). --fuse-blocks: the engine with its encoder blocks fused (fp32). Defaults:\n"
+    "512x512, batch 1, fp32, u8 input.\n";
 
 struct Options {
   std::string model;
@@ -46,7 +47,7 @@ struct Options {
   m2u_train_schedule schedule = M2U_TRAIN_DECODER;
   m2u_train_loss loss = M2U_LOSS_BCE;
   int measure = 0, warmup = 3;
-  bool json = false, list_profiles = false;
+  bool json = false, list_profiles = false, fuse_blocks = false;
 };
 
 bool parse_size(const std::string& text, int* width, int* height) {
@@ -126,6 +127,8 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
         *error = "--loss " + v + ": expected bce or bce+dice";
         return false;
       }
+    } else if (arg == "--fuse-blocks") {
+      o->fuse_blocks = true;
     } else if (arg == "--train") {
       o->train = true;
     } else if (arg == "--json") {
@@ -141,6 +144,7 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
   if (o->model.empty()) *error = "--model is required";
   else if (o->train && o->precision != M2U_PRECISION_FP32) *error = "--train runs in fp32 (the trainer's precision)";
   else if (o->train && o->measure > 0) *error = "--measure times forwards; it does not combine with --train";
+  else if (o->train && o->fuse_blocks) *error = "--fuse-blocks is for the forward; the trainer keeps every block";
   return error->empty();
 }
 
@@ -245,10 +249,12 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
   const double dram_mb = (total.bytes_read + total.bytes_written) / 1e6;
   if (o.json) {
     std::printf("{\"tool\": \"m2u_bench\", \"model\": %s, \"workload\": \"%s\", \"precision\": \"%s\", "
-                "\"batch\": %d, \"height\": %d, \"width\": %d,\n \"device_profile\": %s, \"modeled\": true,\n"
+                "\"batch\": %d, \"height\": %d, \"width\": %d, \"fused_blocks\": %s,\n \"device_profile\": %s, "
+                "\"modeled\": true,\n"
                 " \"launches\": [\n",
                 json_string(o.model.c_str()).c_str(), o.train ? "training step" : "inference",
-                precision_name(o.precision), o.batch, o.height, o.width, json_string(profile.name).c_str());
+                precision_name(o.precision), o.batch, o.height, o.width, o.fuse_blocks ? "true" : "false",
+                json_string(profile.name).c_str());
   } else {
     std::printf("%s of %s, %d x %d x %d, %s, on the %s profile (%s)\nmodeled: a roofline floor, not a timing\n\n",
                 o.train ? "training step" : "forward", o.model.c_str(), o.batch, o.height, o.width,
@@ -360,6 +366,7 @@ int run(int argc, char** argv) {
     options.max_height = o.height;
     options.max_width = o.width;
     options.precision = o.precision;
+    options.fuse_blocks = o.fuse_blocks ? 1 : 0;
     if (m2u_engine_create(model, &options, &engine) != M2U_OK ||
         m2u_engine_work_model(engine, &request, &work) != M2U_OK) {
       std::fprintf(stderr, "m2u_bench: %s\n", m2u_last_error());

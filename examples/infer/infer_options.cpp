@@ -38,6 +38,8 @@ const char kUsage[] =
     "                         model calibrated by m2u_calibrate; int8 activations, dp4a 1x1 convs on\n"
     "                         sm_61+ (Xavier, Orin); on the Nano (sm_53) correct but not faster.\n"
     "                         The JSON lists each layer's precision\n"
+    "  --fuse-blocks          run each encoder inverted-residual block as one fused kernel (fp32\n"
+    "                         only; less DRAM traffic, a smaller arena)\n"
     "  --quiet                no progress or per-input lines\n"
     "Outputs per input: STEM_probability.png, STEM_mask.png, STEM_labels.png (16 bit),\n"
     "STEM_overlay.png and STEM.json, the JSON written last: an input's outputs are complete\n"
@@ -148,6 +150,8 @@ bool parse_options(int argc, char** argv, Options* options, std::string* error, 
         return false;
       }
       options->precision = which == "fp16" ? M2U_PRECISION_FP16 : which == "int8" ? M2U_PRECISION_INT8 : M2U_PRECISION_FP32;
+    } else if (arg == "--fuse-blocks") {
+      options->fuse_blocks = true;
     } else if (arg == "--quiet") {
       options->quiet = true;
     } else if (arg == "--help" || arg == "-h") {

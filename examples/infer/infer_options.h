@@ -32,6 +32,7 @@ struct Options {
   bool quiet = false;
   bool per_tile_statistics = false;
   m2u_precision precision = M2U_PRECISION_FP32;  // --precision
+  bool fuse_blocks = false;                       // --fuse-blocks
 };
 
 // Fills *options. Returns false with *error on bad usage ("" for --help);

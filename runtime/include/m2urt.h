@@ -160,6 +160,10 @@ typedef struct m2u_engine_options {
   m2u_precision precision; /* default M2U_PRECISION_FP32 */
   int device;              /* CUDA device index (default 0) */
   void* stream;            /* a cudaStream_t to run on; NULL: the engine makes its own */
+  int fuse_blocks;         /* 1: each encoder inverted-residual block with an expand runs as one
+                              fused kernel, its expanded tensors kept on chip (less DRAM
+                              traffic, a smaller arena; README "Performance model"). FP32 only:
+                              FP16 and INT8 engines refuse it (default 0) */
 } m2u_engine_options;
 
 /* Fills the first `size` bytes of *options with the defaults above and sets
@@ -561,6 +565,7 @@ typedef struct m2u_pipeline_options {
   long long min_area;      /* cells of fewer pixels are dropped (default 0) */
   int device;              /* CUDA device index (default 0) */
   m2u_precision precision; /* the network's precision (default M2U_PRECISION_FP32) */
+  int fuse_blocks;         /* the engine's fused blocks (m2u_engine_options; default 0) */
 } m2u_pipeline_options;
 
 /* Input pixels on each side of an output pixel that M2U-Net's output there

@@ -33,9 +33,10 @@ constexpr double kStageToleranceFp16 = 2e-2;
 constexpr double kOutputToleranceFp16 = 1e-2;
 
 std::unique_ptr<m2u::Engine> make_engine(const m2u::Model& model, int batch, int height, int width,
-                                         m2u_precision precision = M2U_PRECISION_FP32) {
+                                         m2u_precision precision = M2U_PRECISION_FP32, bool fuse_blocks = false) {
   m2u::EngineOptions options;
   options.precision = precision;
+  options.fuse_blocks = fuse_blocks;
   options.max_batch = batch;
   options.max_height = height;
   options.max_width = width;
@@ -47,11 +48,12 @@ std::unique_ptr<m2u::Engine> make_engine(const m2u::Model& model, int batch, int
   return engine;
 }
 
-void check_fixture(const std::string& name, uint64_t seed, m2u_precision precision = M2U_PRECISION_FP32) {
+void check_fixture(const std::string& name, uint64_t seed, m2u_precision precision = M2U_PRECISION_FP32,
+                   bool fuse_blocks = false) {
   const bool half = precision == M2U_PRECISION_FP16;
   const double stage_tolerance = half ? kStageToleranceFp16 : kStageTolerance;
   const double output_tolerance = half ? kOutputToleranceFp16 : kOutputTolerance;
-  const std::string label = name + (half ? " FP16" : " FP32");
+  const std::string label = name + (half ? " FP16" : " FP32") + (fuse_blocks ? " fused" : "");
   emu_test::ScopedSeed scoped(seed);
   m2u::Model model;
   std::string error;
@@ -60,7 +62,12 @@ void check_fixture(const std::string& name, uint64_t seed, m2u_precision precisi
   const m2u::ref::FixtureTensors golden = m2u::ref::read_fixture_file(engine_test::fixture_path(name + ".m2uf"));
   const m2u::ref::HostTensor& input = golden.at("input");
   const m2u::ref::HostTensor& expected = golden.at("output");
-  std::unique_ptr<m2u::Engine> engine = make_engine(model, input.n, input.h, input.w, precision);
+  std::unique_ptr<m2u::Engine> engine = make_engine(model, input.n, input.h, input.w, precision, fuse_blocks);
+  if (fuse_blocks) {
+    int fused = 0;
+    for (const m2u::PlannedStep& step : engine->plan().steps) fused += step.kind == m2u::StepKind::kFusedBlock;
+    REQUIRE(fused == 6);  // conv2.2, conv2.3, conv3.4 .. conv3.6, conv4.7
+  }
   std::vector<float> pixels = engine_test::interleave(input, input.h, input.w);
   std::vector<float> probabilities(expected.data.size(), -1.0f);
   const m2u_image in = engine_test::host_image(pixels.data(), M2U_DTYPE_F32, input.n, input.c, input.h, input.w);
@@ -88,6 +95,12 @@ TEST_CASE("engine = PyTorch fixtures at every stage") {
   check_fixture("cin3_relu6", 0);
   check_fixture("cin1_relu", 7);
   check_fixture("cin3_relu6_folded", 12345);
+}
+
+TEST_CASE("engine with fused encoder blocks = PyTorch fixtures at every stage") {
+  check_fixture("cin3_relu6", 3, M2U_PRECISION_FP32, true);
+  check_fixture("cin1_relu", 7, M2U_PRECISION_FP32, true);
+  check_fixture("cin3_relu6_folded", 12345, M2U_PRECISION_FP32, true);
 }
 
 TEST_CASE("FP16 engine = PyTorch fixtures at every stage, within the FP16 tolerance") {

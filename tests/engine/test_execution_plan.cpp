@@ -182,3 +182,71 @@ TEST_CASE("mixed precision refuses an encoder stage in FP32 and a stage the netw
   unknown.half2_stages = {"conv9"};
   CHECK_THROWS_AS(m2u::make_execution_plan(arch(1), 1, 48, 80, 8, 2, false, false, unknown), std::logic_error);
 }
+
+TEST_CASE("fused blocks: each encoder block with an expand, up to 192 hidden channels, is one step, its hidden "
+          "tensors get no buffers") {
+  for (int in_channels : {1, 3}) {
+    const m2u::ExecutionPlan unfused = m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 4, 4, false);
+    for (bool keep : {false, true}) {
+      const m2u::ExecutionPlan fused =
+          m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 4, 4, keep, false, m2u::MixedPrecision{}, true);
+      check_invariants(fused);
+      int fused_steps = 0;
+      for (const m2u::PlannedStep& step : fused.steps) {
+        if (step.kind != m2u::StepKind::kFusedBlock) {
+          CHECK(step.depthwise_conv == -1);
+          continue;
+        }
+        ++fused_steps;
+        const m2u::Architecture a = arch(in_channels);
+        // The block's three convs, in order, and its stride and residual.
+        CHECK(step.depthwise_conv == step.conv + 1);
+        CHECK(step.project_conv == step.conv + 2);
+        CHECK(a.convs[step.depthwise_conv].is_depthwise());
+        CHECK(a.convs[step.depthwise_conv].stride == step.stride);
+        CHECK(step.stage.rfind("conv", 0) == 0);
+        CHECK(step.output.channels == a.convs[step.project_conv].out_channels);
+        if (step.residual.buffer >= 0) {
+          CHECK(step.residual.buffer == step.input.buffer);
+          CHECK(step.stride == 1);
+        }
+        // The plan's weight rows are the fused kernel's.
+        CHECK(fused.conv_inputs[step.conv].row_length == (a.convs[step.conv].in_channels + 3) / 4 * 4);
+        CHECK(fused.conv_inputs[step.project_conv].row_length == (a.convs[step.conv].out_channels + 3) / 4 * 4);
+      }
+      // conv2.2, conv2.3, conv3.4 .. conv3.6, conv4.7 (conv1.1 has no expand; conv4.8 .. conv4.13 are
+      // wider than kMaxFusedHiddenChannels).
+      CHECK(fused_steps == 6);
+      CHECK(fused.steps.size() == unfused.steps.size() - 2 * 6);
+      for (const m2u::PlannedBuffer& b : fused.buffers) {
+        const bool hidden = b.name.find(" expanded") != std::string::npos ||
+                            b.name.find(" depthwise") != std::string::npos;
+        // Left: conv1.1's depthwise (no expand), conv4.8 .. conv4.13's and the decoder's.
+        if (hidden) {
+          CHECK_MESSAGE((b.name.rfind("conv1", 0) == 0 || b.name.rfind("decode", 0) == 0 ||
+                         (b.name.rfind("conv4.7", 0) != 0 && b.name.rfind("conv4.", 0) == 0)),
+                        b.name);
+        }
+      }
+      CHECK(fused.buffers.size() == unfused.buffers.size() - 2 * 6);
+      CHECK(fused.stage_outputs.size() == unfused.stage_outputs.size());
+      if (!keep) CHECK(fused.arena_bytes < unfused.arena_bytes);
+      if (!keep) {
+        MESSAGE("Cin " << in_channels << ", 2 x 48 x 80: arena " << unfused.arena_bytes << " bytes, fused "
+                       << fused.arena_bytes);
+      }
+    }
+  }
+}
+
+TEST_CASE("arena with fused blocks at 512x512, 1024x1024 and 3000x3000 (FP32, Cin 1)") {
+  for (int size : {512, 1024, 3000}) {
+    const m2u::ExecutionPlan unfused = m2u::make_execution_plan(arch(1), 1, size, size, 4, 4, false);
+    const m2u::ExecutionPlan fused =
+        m2u::make_execution_plan(arch(1), 1, size, size, 4, 4, false, false, m2u::MixedPrecision{}, true);
+    check_invariants(fused);
+    MESSAGE(size << "x" << size << ": arena FP32 " << unfused.arena_bytes / 1048576.0 << " MiB, fused "
+                 << fused.arena_bytes / 1048576.0 << " MiB");
+    CHECK(fused.arena_bytes < unfused.arena_bytes);
+  }
+}

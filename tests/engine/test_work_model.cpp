@@ -38,8 +38,10 @@ void add_activation_scales(m2u::Model* model, int height, int width) {
   }
 }
 
-std::unique_ptr<m2u::Engine> engine_for(const m2u::Model& model, m2u_precision precision, int height, int width) {
+std::unique_ptr<m2u::Engine> engine_for(const m2u::Model& model, m2u_precision precision, int height, int width,
+                                        bool fuse_blocks = false) {
   m2u::EngineOptions options;
+  options.fuse_blocks = fuse_blocks;
   options.max_height = height;
   options.max_width = width;
   options.precision = precision;
@@ -67,8 +69,9 @@ TEST_CASE("the work model's launches are the forward's launches, in every precis
     m2u::Model model = load(fixture);
     const int height = 37, width = 51;
     add_activation_scales(&model, height, width);
-    for (m2u_precision precision : kPrecisions) {
-      std::unique_ptr<m2u::Engine> engine = engine_for(model, precision, height, width);
+    for (int variant = 0; variant < 4; ++variant) {  // FP32, FP16, INT8, FP32 with fused blocks
+      const m2u_precision precision = variant == 3 ? M2U_PRECISION_FP32 : kPrecisions[variant];
+      std::unique_ptr<m2u::Engine> engine = engine_for(model, precision, height, width, variant == 3);
       std::vector<uint8_t> frame(static_cast<size_t>(height) * width, 77);
       std::vector<float> probabilities(frame.size());
       const m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, height, width);
@@ -79,7 +82,7 @@ TEST_CASE("the work model's launches are the forward's launches, in every precis
       const long long launched = static_cast<long long>(m2u_emu::counters().grids_launched) - before;
       const m2u::WorkModel work = engine->work_model(request(height, width));
       CHECK_MESSAGE(work.total.launches == launched,
-                    fixture << " precision " << precision << ": model " << work.total.launches << ", emulator " << launched);
+                    fixture << " variant " << variant << ": model " << work.total.launches << ", emulator " << launched);
       long long rows = 0;
       for (const m2u::KernelWork& row : work.rows) rows += row.launches;
       CHECK(rows == work.total.launches);
@@ -109,6 +112,41 @@ TEST_CASE("the forward's multiply-adds are M2UNET.md's, the same in every precis
       CHECK(works[w].rows[i].layer == fp32[i].layer);
       CHECK(works[w].rows[i].multiply_adds == fp32[i].multiply_adds);
     }
+  }
+}
+
+TEST_CASE("fused blocks: one launch a block, the hidden tensors off DRAM, the halo's expand recomputed") {
+  m2u::Model model = load("cin1_relu.m2u");
+  const m2u::WorkModel unfused = engine_for(model, M2U_PRECISION_FP32, 512, 512)->work_model(request(512, 512));
+  const m2u::WorkModel fused = engine_for(model, M2U_PRECISION_FP32, 512, 512, true)->work_model(request(512, 512));
+  CHECK(fused.total.launches == unfused.total.launches - 2 * 6);
+  CHECK(fused.total.bytes_read + fused.total.bytes_written <
+        0.8 * (unfused.total.bytes_read + unfused.total.bytes_written));
+  // The recomputed halo: at most 56% more expand work (8x8 tiles at stride 1).
+  CHECK(fused.total.multiply_adds > unfused.total.multiply_adds);
+  CHECK(fused.total.multiply_adds < 1.2 * unfused.total.multiply_adds);
+  // Every fused row: its block's three rows' output pixels and the block's
+  // output bytes; less read than the three.
+  size_t u = 0;
+  for (const m2u::KernelWork& row : fused.rows) {
+    while (u < unfused.rows.size() && unfused.rows[u].layer != row.layer &&
+           row.layer.find(" (fused block)") == std::string::npos)
+      ++u;
+    if (row.kernel != "fused block") {
+      REQUIRE(u < unfused.rows.size());
+      CHECK(unfused.rows[u].multiply_adds == row.multiply_adds);
+      ++u;
+      continue;
+    }
+    const std::string block = row.layer.substr(0, row.layer.find(" (fused block)"));
+    REQUIRE(unfused.rows[u].layer.rfind(block + ".", 0) == 0);
+    const m2u::KernelWork &expand = unfused.rows[u], &depthwise = unfused.rows[u + 1], &project = unfused.rows[u + 2];
+    CHECK(row.bytes_written == project.bytes_written);
+    CHECK(row.bytes_read < expand.bytes_read + depthwise.bytes_read + project.bytes_read);
+    const double halo = (row.multiply_adds - depthwise.multiply_adds - project.multiply_adds) / expand.multiply_adds;
+    CHECK_MESSAGE(halo >= 1.0, block);
+    CHECK_MESSAGE(halo <= 1.5625, block);
+    u += 3;
   }
 }
 
@@ -280,5 +318,46 @@ TEST_CASE("the C API's work model: rows, totals, profiles, and refusals naming t
   request.width = 81;
   CHECK(m2u_trainer_work_model(trainer, &request, &work) == M2U_ERROR_SHAPE);
   m2u_trainer_destroy(trainer);
+  m2u_model_destroy(model);
+}
+
+TEST_CASE("the C API's fuse_blocks: FP32 engines plan fused steps and name them; FP16 and INT8 refuse it") {
+  m2u_model* model = nullptr;
+  REQUIRE(m2u_model_load(engine_test::fixture_path("cin3_relu6.m2u").c_str(), &model) == M2U_OK);
+  m2u_engine_options options;
+  m2u_engine_options_init(&options);
+  CHECK(options.fuse_blocks == 0);
+  options.max_height = 48;
+  options.max_width = 80;
+  options.fuse_blocks = 1;
+  m2u_engine* engine = nullptr;
+  REQUIRE_MESSAGE(m2u_engine_create(model, &options, &engine) == M2U_OK, m2u_last_error());
+  int layers = 0, fused = 0;
+  REQUIRE(m2u_engine_layer_count(engine, &layers) == M2U_OK);
+  for (int i = 0; i < layers; ++i) {
+    m2u_layer_info info;
+    info.struct_size = sizeof(info);
+    REQUIRE(m2u_engine_get_layer(engine, i, &info) == M2U_OK);
+    if (std::string(info.name).find("(fused block)") != std::string::npos) {
+      ++fused;
+      CHECK(std::string(info.arithmetic).find("fused") != std::string::npos);
+    }
+  }
+  CHECK(fused == 6);
+  size_t fused_arena = 0, arena = 0;
+  REQUIRE(m2u_engine_memory(engine, &fused_arena, nullptr) == M2U_OK);
+  m2u_engine_destroy(engine);
+  options.fuse_blocks = 0;
+  REQUIRE(m2u_engine_create(model, &options, &engine) == M2U_OK);
+  REQUIRE(m2u_engine_memory(engine, &arena, nullptr) == M2U_OK);
+  CHECK(fused_arena < arena);
+  m2u_engine_destroy(engine);
+  options.fuse_blocks = 1;
+  for (m2u_precision precision : {M2U_PRECISION_FP16, M2U_PRECISION_INT8}) {
+    options.precision = precision;
+    CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
+    CHECK(engine == nullptr);
+    CHECK(std::string(m2u_last_error()).find("fused blocks run in FP32 engines only") != std::string::npos);
+  }
   m2u_model_destroy(model);
 }

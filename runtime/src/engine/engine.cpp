@@ -94,13 +94,20 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
                                                   "M2U_PRECISION_INT8 = 2)");
   }
   e.precision_ = static_cast<m2u_precision>(precision);
+  if (options.fuse_blocks && (precision != M2U_PRECISION_FP32 || options.keep_decoder_activations)) {
+    return refuse(M2U_ERROR_INVALID_ARGUMENT,
+                  "engine options: fused blocks run in FP32 engines only (precision " + std::to_string(precision) +
+                      (options.keep_decoder_activations ? ", decoder activations kept for training" : "") +
+                      "): there is no FP16 or INT8 fused kernel yet");
+  }
   const size_t element = precision == M2U_PRECISION_FP16 ? sizeof(__half)
                          : precision == M2U_PRECISION_INT8 ? sizeof(int8_t)
                                                             : sizeof(float);
   e.plan_ = make_execution_plan(model.architecture, options.max_batch, options.max_height, options.max_width,
                                 static_cast<int>(16 / element), element, options.keep_stage_outputs,
                                 options.keep_decoder_activations,
-                                precision == M2U_PRECISION_FP16 ? fp16_mixed_precision() : MixedPrecision{});
+                                precision == M2U_PRECISION_FP16 ? fp16_mixed_precision() : MixedPrecision{},
+                                options.fuse_blocks);
   PackedWeights packed;
   std::string packing_problem;
   if (!pack_weights(model, e.plan_, &packed, &packing_problem)) {
@@ -416,6 +423,7 @@ cudaError_t Engine::float_storage_step(const PlannedStep& step, int batch, int p
       break;
     case StepKind::kInputConvert:
     case StepKind::kStem:
+    case StepKind::kFusedBlock:
       break;
   }
   return cudaErrorInvalidValue;  // a storage pairing the plan does not make
@@ -428,6 +436,35 @@ cudaError_t Engine::depthwise_step<int8_t>(const PlannedStep& step, TensorView<c
   const PackedConvInt8& q = int8_convs_[step.conv];
   const Int8Requant requant{weights_ + q.multiplier_offset, bias, 1.0f / out.scale};
   return depthwise_conv_int8(in, out, int8_weights_ + q.weight_offset, requant, step.stride, activation, stream_);
+}
+
+static_assert(kMaxFusedBlockOutputs == kMaxFusedOutputChannels, "the plan fuses what the fused kernel takes");
+
+template <typename T>
+cudaError_t Engine::fused_block_step(const PlannedStep&, TensorView<const T>, TensorView<T>, TensorView<const T>) {
+  return cudaErrorInvalidValue;  // only FP32 engines plan fused blocks
+}
+
+template <>
+cudaError_t Engine::fused_block_step<float>(const PlannedStep& step, TensorView<const float> in,
+                                            TensorView<float> out, TensorView<const float> residual) {
+  const PackedConv& expand = packed_convs_[step.conv];
+  const PackedConv& depthwise = packed_convs_[step.depthwise_conv];
+  const PackedConv& project = packed_convs_[step.project_conv];
+  const ConvSpec& hidden = architecture_.convs[step.depthwise_conv];
+  const FusedBlockWeights weights{weights_ + expand.weight_offset,
+                                  weights_ + expand.bias_offset,
+                                  weights_ + depthwise.weight_offset,
+                                  weights_ + depthwise.bias_offset,
+                                  weights_ + project.weight_offset,
+                                  weights_ + project.bias_offset,
+                                  hidden.out_channels,
+                                  plan_.conv_inputs[step.conv].row_length,
+                                  plan_.conv_inputs[step.project_conv].row_length,
+                                  kernel_activation(architecture_.convs[step.conv].activation),
+                                  kernel_activation(hidden.activation),
+                                  kernel_activation(architecture_.convs[step.project_conv].activation)};
+  return inverted_residual_fused<float>(in, out, residual, weights, step.stride, stream_);
 }
 
 m2u_status Engine::upload_statistics(const PixelImage& pixels, int batch) {
@@ -494,6 +531,13 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
       case StepKind::kOutput:
         status = output_conv<T>(in, architecture_.out_channels, weight, bias, activation, probabilities, stream_);
         break;
+      case StepKind::kFusedBlock: {
+        const TensorView<const T> residual =
+            step.residual.buffer >= 0 ? as_const(view<T>(step.residual, batch, padded_height, padded_width))
+                                      : TensorView<const T>{};
+        status = fused_block_step<T>(step, in, out, residual);
+        break;
+      }
     }
     if (status == cudaSuccess && step.output.buffer >= 0) status = observe(step, out);
     if (status != cudaSuccess) return cuda_failure(step.label.c_str(), status);

@@ -48,6 +48,8 @@ struct EngineOptions {
   // Decoder fine-tuning (trainer.h): every decoder buffer stays readable
   // after a run (execution_plan.h); FP32 only.
   bool keep_decoder_activations = false;
+  // Encoder blocks as one fused launch each (execution_plan.h); FP32 only.
+  bool fuse_blocks = false;
 };
 
 // The frame a work model is for (Engine::work_model): at most the
@@ -138,6 +140,10 @@ class Engine {
   template <typename T>
   cudaError_t depthwise_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                              const float* weight, const float* bias, KernelActivation activation);
+  // A kFusedBlock step (FP32 engines; other storage types refuse).
+  template <typename T>
+  cudaError_t fused_block_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
+                               TensorView<const T> residual);
   // An FP16 engine's step that reads or writes an FP32 buffer (a decoder
   // stage of MixedPrecision::float_stages): FP32 arithmetic throughout.
   cudaError_t float_storage_step(const PlannedStep& step, int batch, int padded_height, int padded_width,

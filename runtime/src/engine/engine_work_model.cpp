@@ -2,6 +2,8 @@
 // one row per kernel launch, walked from the plan in the order
 // launch_steps launches them, with each buffer's own element size (FP16's
 // FP32 decoder buffers count 4 bytes a value) and each step's arithmetic.
+#include <algorithm>
+
 #include "engine.h"
 
 namespace m2u {
@@ -16,6 +18,20 @@ double view_bytes(const ExecutionPlan& plan, const PlannedView& v, int batch, in
   const double pixels = static_cast<double>(batch) * (padded_height / buffer.downscale) *
                         (padded_width / buffer.downscale);
   return pixels * padded * static_cast<double>(buffer.element_bytes);
+}
+
+// Input positions along one axis that a fused block's tiles expand: each
+// tile of kFusedTileOutputs outputs reads a window of (tile - 1) * stride + 3
+// positions starting at tile_start * stride - 1, clipped to the input (the
+// halo is expanded by both neighbours).
+double fused_window_positions(int outputs, int inputs, int stride) {
+  constexpr int kTile = 8;  // inverted_residual_fused.cu's kFusedTile
+  double positions = 0.0;
+  for (int start = 0; start < outputs; start += kTile) {
+    const int first = start * stride - 1, last = first + (kTile - 1) * stride + 3;  // [first, last)
+    positions += std::min(last, inputs) - std::max(first, 0);
+  }
+  return positions;
 }
 
 }  // namespace
@@ -87,6 +103,27 @@ WorkModel Engine::work_model(const WorkRequest& r) const {
         row.kernel = "bilinear x2";
         row.multiply_adds = out_pixels * step.output.channels * 4.0;
         break;
+      case StepKind::kFusedBlock: {
+        // Expand (over the tiles' windows), depthwise, project: the hidden
+        // tensors stay on chip; the residual is the block's input (its
+        // re-read at the tile's own pixels counted as cache hits).
+        row.kernel = "fused block";
+        const ConvSpec& dw = architecture_.convs[step.depthwise_conv];
+        const ConvSpec& project = architecture_.convs[step.project_conv];
+        const PlannedBuffer& in_buffer = plan_.buffers[step.input.buffer];
+        const int in_h = ph / in_buffer.downscale, in_w = pw / in_buffer.downscale;
+        const double windows = static_cast<double>(r.batch) * fused_window_positions(row.height, in_h, step.stride) *
+                               fused_window_positions(row.width, in_w, step.stride);
+        row.out_channels = project.out_channels;
+        row.multiply_adds = windows * spec->out_channels * spec->in_channels + out_pixels * dw.out_channels * 9.0 +
+                            out_pixels * project.out_channels * dw.out_channels;
+        const double weights = spec->out_channels * (plan_.conv_inputs[step.conv].row_length + 1.0) * 4.0 +
+                               dw.out_channels * 10.0 * 4.0 +
+                               project.out_channels * (plan_.conv_inputs[step.project_conv].row_length + 1.0) * 4.0;
+        row.weight_bytes = weights;
+        row.bytes_read += weights;  // the residual is the input, already counted once
+        break;
+      }
       case StepKind::kOutput:
         row.kernel = "final 1x1 + sigmoid";
         row.height = r.height;

@@ -15,8 +15,8 @@ size_t align_up(size_t value, size_t alignment) { return (value + alignment - 1)
 
 class PlanBuilder {
  public:
-  PlanBuilder(const Architecture& arch, const MixedPrecision& mixed, ExecutionPlan& plan)
-      : arch_(arch), mixed_(mixed), plan_(plan) {
+  PlanBuilder(const Architecture& arch, const MixedPrecision& mixed, bool fuse_blocks, ExecutionPlan& plan)
+      : arch_(arch), mixed_(mixed), fuse_blocks_(fuse_blocks), plan_(plan) {
     plan_.conv_inputs.resize(arch.convs.size());
     for (const std::string& name : mixed.float_stages) {
       if (stage_named(name).skip_from.empty()) {  // stage_named throws for an unknown stage
@@ -96,6 +96,18 @@ class PlanBuilder {
              PlannedView output, bool input_is_concat, int upsampled_channels) {
     const bool wide = float_stage(stage);
     const int out_downscale = downscale * block.stride;
+    if (fuse_blocks_ && block.has_expand && !input_is_concat && !wide &&
+        block.hidden_channels <= kMaxFusedHiddenChannels && pad(block.out_channels) <= kMaxFusedBlockOutputs) {
+      const int expand = block.convs[0], depthwise = block.convs[1], project = block.convs[2];
+      plain_input(expand, block.in_channels, false);
+      plain_input(project, block.hidden_channels, false);
+      PlannedStep step{StepKind::kFusedBlock, block.name + " (fused block)", expand, input, output,
+                       block.residual ? input : PlannedView{}, block.stride, stage, false};
+      step.depthwise_conv = depthwise;
+      step.project_conv = project;
+      add_step(std::move(step));
+      return;
+    }
     PlannedView depthwise_input = input;
     size_t next = 0;
     if (block.has_expand) {
@@ -239,6 +251,7 @@ class PlanBuilder {
 
   const Architecture& arch_;
   const MixedPrecision& mixed_;
+  const bool fuse_blocks_;
   ExecutionPlan& plan_;
 };
 
@@ -281,14 +294,14 @@ int pad_to_spatial_multiple(int size) {
 ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
                                   int max_width, int channel_alignment, size_t element_bytes,
                                   bool keep_stage_outputs, bool keep_decoder_activations,
-                                  const MixedPrecision& mixed) {
+                                  const MixedPrecision& mixed, bool fuse_blocks) {
   ExecutionPlan plan;
   plan.max_batch = max_batch;
   plan.max_height = pad_to_spatial_multiple(max_height);
   plan.max_width = pad_to_spatial_multiple(max_width);
   plan.channel_alignment = channel_alignment;
   plan.element_bytes = element_bytes;
-  PlanBuilder(arch, mixed, plan).build(keep_stage_outputs, keep_decoder_activations);
+  PlanBuilder(arch, mixed, fuse_blocks, plan).build(keep_stage_outputs, keep_decoder_activations);
   plan.arena_bytes = assign_offsets(plan.buffers);
   return plan;
 }

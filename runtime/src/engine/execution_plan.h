@@ -22,6 +22,17 @@
 
 namespace m2u {
 
+// The widest block output a fused step takes (the fused kernel's
+// kMaxFusedOutputChannels; engine.cpp checks that they agree).
+constexpr int kMaxFusedBlockOutputs = 96;
+// Fusion pays where a block is DRAM bound: the work model (README
+// "Performance model", tests/engine/test_fusion_model.cpp) with the fused
+// kernel's 8x8 tiles gains for conv2.2 .. conv4.7 (hidden 96 .. 192) and
+// loses for the compute-bound conv4.8 .. conv4.13 (hidden 384, 576), whose
+// recomputed halo (1.56x the expand's work at stride 1) costs more than
+// the traffic saves, on every profile in FP32 and FP16.
+constexpr int kMaxFusedHiddenChannels = 192;
+
 struct PlannedBuffer {
   std::string name;
   int pixel_stride;  // padded channels per pixel
@@ -43,7 +54,10 @@ struct PlannedView {
                      // concat reads: pad(C_up) + C_skip, gap included)
 };
 
-enum class StepKind { kInputConvert, kStem, kPointwise, kDepthwise, kUpsample, kOutput };
+// kFusedBlock: an encoder inverted-residual block (expand, depthwise,
+// project) as one launch (inverted_residual_fused); its conv is the
+// expand, depthwise_conv and project_conv the other two.
+enum class StepKind { kInputConvert, kStem, kPointwise, kDepthwise, kUpsample, kOutput, kFusedBlock };
 
 struct PlannedStep {
   StepKind kind;
@@ -55,6 +69,8 @@ struct PlannedStep {
   int stride = 1;
   std::string stage;  // "conv1".."decode1"; "" for the input conversion and the final 1x1
   bool half2 = false;  // a 1x1 or depthwise step in half2 arithmetic (MixedPrecision::half2_stages)
+  int depthwise_conv = -1;  // kFusedBlock: its depthwise and project convs
+  int project_conv = -1;
 };
 
 // FP16's per-layer choice (layer_precision.h says which stages and why).
@@ -97,10 +113,14 @@ struct ExecutionPlan {
 // for every buffer a decoder step reads or writes (decoder fine-tuning's
 // backward pass reads them; the encoder's buffers are still shared).
 // `mixed` marks FP32 stages and half2 steps (empty: one storage, no half2).
+// `fuse_blocks` plans every encoder block with an expand conv, at most
+// kMaxFusedHiddenChannels hidden and kMaxFusedBlockOutputs padded output
+// channels as one kFusedBlock step: its expanded and depthwise tensors get
+// no buffers (FP32 engines).
 ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
                                   int max_width, int channel_alignment, size_t element_bytes,
                                   bool keep_stage_outputs, bool keep_decoder_activations = false,
-                                  const MixedPrecision& mixed = MixedPrecision{});
+                                  const MixedPrecision& mixed = MixedPrecision{}, bool fuse_blocks = false);
 
 int pad_to_spatial_multiple(int size);
 

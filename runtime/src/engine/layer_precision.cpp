@@ -52,6 +52,9 @@ LayerPrecision layer_precision(const ExecutionPlan& plan, const PlannedStep& ste
         return {"int8", "fp32 from int8"};
     }
   }
+  if (step.kind == StepKind::kFusedBlock) {
+    return {"fp32", "fp32, fused: expand -> depthwise -> project, the hidden tensors in shared memory"};
+  }
   if (precision != M2U_PRECISION_FP16) return {"fp32", "fp32"};
   const bool float_out = plan.buffers[step.output.buffer].element_bytes == 4;
   const bool float_in = step.input.buffer >= 0 && plan.buffers[step.input.buffer].element_bytes == 4;

@@ -101,6 +101,7 @@ std::unique_ptr<Pipeline> Pipeline::create(const Model& model, const m2u_pipelin
   engine_options.max_width = tiled ? std::min(o.tile, o.max_width) : o.max_width;
   engine_options.device = o.device;
   engine_options.precision = o.precision;
+  engine_options.fuse_blocks = o.fuse_blocks != 0;
   engine_options.stream = p.stream_;
   p.engine_ = Engine::create(model, engine_options, status, error);
   if (!p.engine_) return nullptr;

@@ -84,6 +84,7 @@ TrainingWork Trainer::work_model(int batch, int height, int width, int pixel_byt
                   bytes_of(in, in.channels), bytes_of(out, out.channels));
         break;
       case StepKind::kOutput: break;
+      case StepKind::kFusedBlock: break;  // never planned: trainers keep decoder activations, which fusion refuses
     }
   }
   // The targets from the masks (U8 counted; F32 masks read 4 bytes a value).
