@@ -183,7 +183,7 @@ TEST_CASE("fusing the blocks: the model's numbers per block, and where fusion pa
     if (tile == 8) {
       MESSAGE("\n" << table);
     } else {
-      MESSAGE(c.name << " on " << c.profile << ", tile 16x16: " << line);
+      MESSAGE(std::string(c.name) << " on " << c.profile << ", tile 16x16: " << std::string(line));
     }
     CHECK(after_us <= now_us);
   }

@@ -221,7 +221,7 @@ TEST_CASE("the C API's work model: rows, totals, profiles, and refusals naming t
   m2u_work_request request;
   m2u_work_request_init(&request);
   m2u_work_model* work = nullptr;
-  REQUIRE_MESSAGE(m2u_engine_work_model(engine, &request, &work) == M2U_OK, m2u_last_error());
+  REQUIRE_MESSAGE(m2u_engine_work_model(engine, &request, &work) == M2U_OK, std::string(m2u_last_error()));
   int rows = 0;
   REQUIRE(m2u_work_model_row_count(work, &rows) == M2U_OK);
   int layers = 0;
@@ -308,9 +308,9 @@ TEST_CASE("the C API's work model: rows, totals, profiles, and refusals naming t
   training.max_height = 48;
   training.max_width = 80;
   m2u_trainer* trainer = nullptr;
-  REQUIRE_MESSAGE(m2u_trainer_create(model, &training, &trainer) == M2U_OK, m2u_last_error());
+  REQUIRE_MESSAGE(m2u_trainer_create(model, &training, &trainer) == M2U_OK, std::string(m2u_last_error()));
   m2u_work_request_init(&request);
-  REQUIRE_MESSAGE(m2u_trainer_work_model(trainer, &request, &work) == M2U_OK, m2u_last_error());
+  REQUIRE_MESSAGE(m2u_trainer_work_model(trainer, &request, &work) == M2U_OK, std::string(m2u_last_error()));
   REQUIRE(m2u_work_model_get_total(work, &total) == M2U_OK);
   CHECK(total.launches > layers);
   CHECK(std::string(total.arithmetic) == "fp32");
@@ -331,7 +331,7 @@ TEST_CASE("the C API's fuse_blocks: FP32 engines plan fused steps and name them;
   options.max_width = 80;
   options.fuse_blocks = 1;
   m2u_engine* engine = nullptr;
-  REQUIRE_MESSAGE(m2u_engine_create(model, &options, &engine) == M2U_OK, m2u_last_error());
+  REQUIRE_MESSAGE(m2u_engine_create(model, &options, &engine) == M2U_OK, std::string(m2u_last_error()));
   int layers = 0, fused = 0;
   REQUIRE(m2u_engine_layer_count(engine, &layers) == M2U_OK);
   for (int i = 0; i < layers; ++i) {
