@@ -80,7 +80,7 @@ cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorVie
 // project 16-byte aligned. Output: the depthwise's ceil(H/stride) x
 // ceil(W/stride) with at most kMaxFusedOutputChannels padded channels.
 // Instantiated for float.
-constexpr int kMaxFusedOutputChannels = 96;
+constexpr int kMaxFusedOutputChannels = 64;
 
 struct FusedBlockWeights {
   const float* expand_weight;

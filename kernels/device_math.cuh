@@ -17,10 +17,13 @@
 
 // `#pragma unroll` for nvcc; the host compiler of the emu flavour does not
 // know the pragma (and unrolls small constant loops itself).
+// M2U_NO_UNROLL keeps a loop rolled (register pressure).
 #if defined(__CUDACC__)
 #define M2U_UNROLL _Pragma("unroll")
+#define M2U_NO_UNROLL _Pragma("unroll 1")
 #else
 #define M2U_UNROLL
+#define M2U_NO_UNROLL
 #endif
 
 namespace m2u {

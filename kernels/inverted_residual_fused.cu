@@ -14,7 +14,7 @@
 //   2. depthwise: 64 pixels x 16 channels, one thread per pixel and 4
 //      channels, into shared memory;
 //   3. project: each thread accumulates its pixel's sums for up to
-//      4 * kQuads output channels (quads g, g + 4, ... for g = threadIdx / 64)
+//      4 * kQuads output channels (kQuads 2 or 4) (quads g, g + 4, ... for g = threadIdx / 64)
 //      in registers over all chunks.
 // The epilogue adds the bias, applies the activation, adds the residual and
 // stores quads; channels of the output's padding are written 0. Shared rows
@@ -55,8 +55,14 @@ __device__ __forceinline__ float dot4(const float (&a)[4], const float4& b) {
 
 // kQuads: output quads per thread (4 kQuads threads' quads cover the
 // output's padded channels).
+// __launch_bounds__: sm_53 (the Nano) allows 32K registers a block, so 256
+// threads get at most 128 registers each (without the bound ptxas used 138
+// for 4 quads: the launch would fail on the Nano). With 4 quads a thread
+// (64 outputs) it uses 124 on sm_53 and spills nothing on sm_53 .. sm_87;
+// 6 quads (96 outputs) spilled on sm_53, and the widest fused block
+// (conv4.7) has 64 outputs.
 template <typename T, int kQuads>
-M2U_HOT_KERNEL __global__ void kernel_inverted_residual_fused(TensorView<const T> input, TensorView<T> output,
+M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_inverted_residual_fused(TensorView<const T> input, TensorView<T> output,
                                                               TensorView<const T> residual, FusedBlockWeights w,
                                                               int stride) {
   M2U_DYNAMIC_SHARED(float, fused_shared);
@@ -208,8 +214,7 @@ cudaError_t inverted_residual_fused<float>(TensorView<const float> input, Tensor
     return cudaErrorInvalidValue;
   }
   if (out_padded <= 32) return launch_fused<2>(input, output, residual, weights, stride, stream);
-  if (out_padded <= 64) return launch_fused<4>(input, output, residual, weights, stride, stream);
-  return launch_fused<6>(input, output, residual, weights, stride, stream);
+  return launch_fused<4>(input, output, residual, weights, stride, stream);
 }
 
 }  // namespace m2u

@@ -349,9 +349,10 @@ int run(int argc, char** argv) {
     options.max_width = o.width;
     options.schedule = o.schedule;
     options.loss = o.loss;
+    // Both calls leave their failure's message in m2u_last_error().
     if (m2u_trainer_create(model, &options, &trainer) != M2U_OK ||
         m2u_trainer_work_model(trainer, &request, &work) != M2U_OK) {
-      std::fprintf(stderr, "m2u_bench: %s\n", trainer ? m2u_trainer_last_error(trainer) : m2u_last_error());
+      std::fprintf(stderr, "m2u_bench: %s\n", m2u_last_error());
       status = 1;
     }
     if (work) {

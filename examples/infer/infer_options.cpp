@@ -39,7 +39,9 @@ const char kUsage[] =
     "                         sm_61+ (Xavier, Orin); on the Nano (sm_53) correct but not faster.\n"
     "                         The JSON lists each layer's precision\n"
     "  --fuse-blocks          run each encoder inverted-residual block as one fused kernel (fp32\n"
-    "                         only; less DRAM traffic, a smaller arena)\n"
+    "                         only; less DRAM traffic, a smaller arena)\n"    "  --profile N            for Nsight: one warm-up run of the first input, then the profiler\n"
+    "                         (cudaProfilerStart/Stop) around the runs of the first N inputs;\n"
+    "                         every layer is an NVTX range (README \"Profiling with Nsight\")\n"
     "  --quiet                no progress or per-input lines\n"
     "Outputs per input: STEM_probability.png, STEM_mask.png, STEM_labels.png (16 bit),\n"
     "STEM_overlay.png and STEM.json, the JSON written last: an input's outputs are complete\n"
@@ -150,6 +152,14 @@ bool parse_options(int argc, char** argv, Options* options, std::string* error, 
         return false;
       }
       options->precision = which == "fp16" ? M2U_PRECISION_FP16 : which == "int8" ? M2U_PRECISION_INT8 : M2U_PRECISION_FP32;
+    } else if (arg == "--profile") {
+      if (!need(i, 1)) return false;
+      long long value = 0;
+      if (!m2u_cli::parse_integer(argv[++i], 1, 1000000, &value)) {
+        *error = std::string("--profile ") + argv[i] + ": expected a number of inputs, 1..1000000";
+        return false;
+      }
+      options->profile_frames = static_cast<int>(value);
     } else if (arg == "--fuse-blocks") {
       options->fuse_blocks = true;
     } else if (arg == "--quiet") {

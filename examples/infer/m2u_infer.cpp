@@ -290,6 +290,13 @@ int run(int argc, char** argv) {
   }
   Segmenter segmenter(options, model);
   const bool progress = !options.quiet && jobs.size() > 1 && isatty(fileno(stderr));
+  // --profile N: the profiler runs from after the first input's warm-up run
+  // to the end of the N-th input's run.
+  const size_t profiled = std::min(jobs.size(), static_cast<size_t>(options.profile_frames));
+  if (options.profile_frames > 0 && profiled < static_cast<size_t>(options.profile_frames)) {
+    std::fprintf(stderr, "m2u_infer: warning: --profile %d, but there are %zu input(s): profiling them all\n",
+                 options.profile_frames, jobs.size());
+  }
   int failures = 0;
   for (size_t j = 0; j < jobs.size(); ++j) {
     const Job& job = jobs[j];
@@ -299,6 +306,13 @@ int run(int argc, char** argv) {
     if (!ok) error = job.error;
     for (size_t k = 0; k < job.paths.size() && ok; ++k) ok = read_frame(job.paths[k], options.layout, &frames[k], &error);
     const std::string label = options.dpc ? job.paths[0] + " + " + job.paths[1] : frames.empty() ? "" : frames[0].name;
+    if (ok && j == 0 && profiled > 0) {
+      ok = segmenter.run(frames, flats, &error);  // the warm-up run, outside the profiled range
+      if (ok && m2u_profiler_start() != M2U_OK) {
+        error = std::string("starting the profiler: ") + m2u_last_error();
+        ok = false;
+      }
+    }
     if (ok && !segmenter.run(frames, flats, &error)) {
       error = label + ": " + error;
       ok = false;
@@ -326,6 +340,10 @@ int run(int argc, char** argv) {
       }
       ok = write_outputs(options, segmenter.pipeline(), job.stem, &summary, &error);
       if (!ok) error = label + ": " + error;
+    }
+    if (profiled > 0 && j + 1 == profiled && m2u_profiler_stop() != M2U_OK && ok) {
+      error = std::string("stopping the profiler: ") + m2u_last_error();
+      ok = false;
     }
     if (!ok) {
       if (progress) std::fputc('\n', stderr);

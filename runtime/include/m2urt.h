@@ -657,6 +657,19 @@ typedef enum m2u_plane {
 M2U_API m2u_status m2u_pipeline_read_plane(m2u_pipeline* pipeline, m2u_plane plane, void* data,
                                            size_t row_stride);
 
+/* ---- Profiling (Nsight; README "Profiling with Nsight") ---- */
+
+/* In the cuda flavour every engine run is an NVTX range "m2u forward" with
+ * one range per step, named as m2u_engine_get_layer names it, and these
+ * two calls are cudaProfilerStart / cudaProfilerStop, so that
+ * `nsys profile --capture-range=cudaProfilerApi` and
+ * `ncu --profile-from-start off` see only the frames between them
+ * (M2U_ERROR_CUDA with the runtime's message on failure). In the emu
+ * flavour there is no profiler: no ranges, and both calls do nothing and
+ * return M2U_OK. */
+M2U_API m2u_status m2u_profiler_start(void);
+M2U_API m2u_status m2u_profiler_stop(void);
+
 /* ---- Work model: what a forward pass or a training step asks of a GPU ---- */
 
 /* The model counts, per kernel launch, the multiply-adds and the minimal

@@ -142,7 +142,11 @@ TEST_CASE("fused blocks: one launch a block, the hidden tensors off DRAM, the ha
     REQUIRE(unfused.rows[u].layer.rfind(block + ".", 0) == 0);
     const m2u::KernelWork &expand = unfused.rows[u], &depthwise = unfused.rows[u + 1], &project = unfused.rows[u + 2];
     CHECK(row.bytes_written == project.bytes_written);
-    CHECK(row.bytes_read < expand.bytes_read + depthwise.bytes_read + project.bytes_read);
+    // The block's input once (the expand's read less its weights) and the
+    // three convs' weights.
+    CHECK(row.bytes_read == doctest::Approx(expand.bytes_read - expand.weight_bytes + expand.weight_bytes +
+                                            depthwise.weight_bytes + project.weight_bytes));
+    CHECK(row.weight_bytes == doctest::Approx(expand.weight_bytes + depthwise.weight_bytes + project.weight_bytes));
     const double halo = (row.multiply_adds - depthwise.multiply_adds - project.multiply_adds) / expand.multiply_adds;
     CHECK_MESSAGE(halo >= 1.0, block);
     CHECK_MESSAGE(halo <= 1.5625, block);

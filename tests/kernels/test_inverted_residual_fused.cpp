@@ -3,7 +3,7 @@
 // depthwise, 1x1 project, each with bias and activation, then the residual
 // add): stride 1 and 2 on odd sizes (17x34, 9x13, 3x3), channel counts that
 // are not multiples of 4 or 16 (hidden 37, 30; Cin 19, 5, 3), the widest
-// output (96 channels), input, residual and output views that are slices of
+// output (61 channels, 64 padded), input, residual and output views that are slices of
 // wider buffers (the encoder's last block writes into a concat buffer),
 // poisoned outputs, guards, several schedules; and the refusals of what it
 // cannot run.
@@ -140,7 +140,7 @@ TEST_CASE("inverted_residual_fused FP32: against expand -> depthwise -> project 
   if (!sim) {
     cases.push_back({"1x17x34 s1 residual 32->192->32, into a concat slice", 1, 17, 34, 32, 192, 32, 1, true, 4, 12,
                      16, 0});
-    cases.push_back({"1x17x34 s2 5->30->96 (widest output)", 1, 17, 34, 5, 30, 96, 2, false, 0, 0, 0, 0});
+    cases.push_back({"1x17x34 s2 5->30->61 (the widest output, 64 padded)", 1, 17, 34, 5, 30, 61, 2, false, 0, 0, 0, 0});
     cases.push_back({"2x17x34 s1 64->384->64", 2, 17, 34, 64, 384, 64, 1, true, 0, 0, 0, 0});
   }
   WorstError worst;
@@ -178,10 +178,10 @@ TEST_CASE("inverted_residual_fused refuses what it cannot run") {
   bad = good;
   bad.hidden_channels = 0;
   CHECK(m2u::inverted_residual_fused<float>(input, output, none, bad, 1, nullptr) == cudaErrorInvalidValue);
-  // Stride 2 needs the halved output; the widest output is 96 channels.
+  // Stride 2 needs the halved output; the widest output is 64 channels.
   CHECK(m2u::inverted_residual_fused<float>(input, output, none, good, 2, nullptr) == cudaErrorInvalidValue);
-  DeviceBuffer<float> wide(9 * 13 * 100);
-  const m2u::TensorView<float> too_wide{wide.data(), 1, 9, 13, 97, 100};
+  DeviceBuffer<float> wide(9 * 13 * 68);
+  const m2u::TensorView<float> too_wide{wide.data(), 1, 9, 13, 65, 68};
   CHECK(m2u::inverted_residual_fused<float>(input, too_wide, none, good, 1, nullptr) == cudaErrorInvalidValue);
   // A residual of another shape.
   const m2u::TensorView<const float> small{in.data(), 1, 8, 13, 8, 8};

@@ -60,7 +60,8 @@ build_tests() {
   cmake -S "$ROOT" -B "$build" -G Ninja -DM2U_FLAVOUR=cuda -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CUDA_COMPILER="$NVCC118" -DCMAKE_CUDA_HOST_COMPILER=clang++-14 -DCMAKE_CUDA_ARCHITECTURES="$arch" \
     -DCUDAToolkit_ROOT="$SIM/cuda" -DCUDAToolkit_INCLUDE_DIR="$USR/include" \
-    -DCUDA_CUDART="$USR/lib/x86_64-linux-gnu/libcudart.so" -DM2U_BUILD_BENCH=OFF >"$build.configure.log" 2>&1 \
+    -DCUDA_CUDART="$USR/lib/x86_64-linux-gnu/libcudart.so" -DM2U_BUILD_BENCH=OFF -DM2U_LINEINFO=OFF \
+    >"$build.configure.log" 2>&1 \
     || { cat "$build.configure.log"; echo "sim: 0 passed, 1 failed"; exit 1; }
   cmake --build "$build" -j "$JOBS" --target "$@" >"$build.build.log" 2>&1 \
     || { tail -40 "$build.build.log"; echo "sim: 0 passed, 1 failed"; exit 1; }

@@ -78,6 +78,19 @@ if len(reports) == 3:
     check(sum(r["arithmetic"] == "int8" for r in i8["launches"]) > 40, "int8 layers")
     check(i8["totals"]["arena_mb"] < f16["totals"]["arena_mb"] < f32["totals"]["arena_mb"], "arenas shrink")
 
+# Fused blocks: 12 launches fewer (6 blocks of 3 become 1 each), less DRAM,
+# a smaller arena; fp16 refuses them.
+if "fp32" in reports:
+    j = model_json("--size", "80x48", "--device-profile", "orin-nano", "--fuse-blocks")
+    f32 = reports["fp32"]
+    check(j["fused_blocks"] is True and f32["fused_blocks"] is False, "fused_blocks in the JSON")
+    check(j["totals"]["launches"] == f32["totals"]["launches"] - 12, "fused launches")
+    check(sum(r["kernel"] == "fused block" for r in j["launches"]) == 6, "6 fused blocks")
+    check(j["totals"]["dram_mb"] < f32["totals"]["dram_mb"], "fused blocks move less")
+    check(j["totals"]["arena_mb"] < f32["totals"]["arena_mb"], "fused arena")
+r = run("--model", model, "--size", "80x48", "--precision", "fp16", "--fuse-blocks")
+check(r.returncode == 1 and "fused blocks run in FP32 engines only" in r.stderr, "fp16 --fuse-blocks: " + r.stderr)
+
 # The training step (FP32, decoder).
 j = model_json("--size", "80x48", "--train", "--loss", "bce+dice")
 check(j["workload"] == "training step" and j["totals"]["launches"] > 100, "training step")
@@ -106,6 +119,10 @@ for args, what in ((["--size", "80by48"], "--size 80by48"), (["--precision", "fp
                    (["--bogus"], "unknown argument --bogus")):
     r = run("--model", model, *args)
     check(r.returncode == 2 and what in r.stderr, "usage %s: exit %d %s" % (args, r.returncode, r.stderr))
+r = run("--model", model, "--train", "--size", "80x48", "--device-profile", "tx2")
+check(r.returncode == 1 and "m2u_trainer_work_model: no device profile 'tx2'" in r.stderr, "training, unknown profile: " + r.stderr)
+r = run("--model", model, "--train", "--fuse-blocks")
+check(r.returncode == 2 and "--fuse-blocks is for the forward" in r.stderr, "--train --fuse-blocks")
 r = run("--size", "80x48")
 check(r.returncode == 2 and "--model is required" in r.stderr, "no model")
 r = run("--model", os.path.join(work, "missing.m2u"))

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # batch_and_stdin.sh - m2u_infer takes a directory (batch mode: every image
 # in it, sorted) and standard input ("-", here a raw dump), writing one set
-# of outputs per input.
+# of outputs per input; --fuse-blocks gives the same probabilities (FP32
+# within 1e-5) and --profile N runs (the profiler calls do nothing in the
+# emu flavour; a bad N is refused).
 # Usage: batch_and_stdin.sh M2U_INFER MODEL WORK_DIR PYTHON
 set -euo pipefail
 infer="$1" model="$2" work="$3" python="$4"
@@ -30,4 +32,21 @@ for stem in a_frame b_frame stdin; do
 done
 grep -q '"width": 56' "$work/out/a_frame.json"
 grep -q '"input": "stdin"' "$work/out/stdin.json"
+"$infer" --model "$model" --out "$work/plain" --quiet --raw-output "$work/frames"
+"$infer" --model "$model" --out "$work/fused" --quiet --raw-output --fuse-blocks --profile 1 "$work/frames"
+"$python" - "$work" <<'PY'
+import sys
+import numpy as np
+for stem in ("a_frame", "b_frame"):
+    plain = np.fromfile("%s/plain/%s_probability.f32" % (sys.argv[1], stem), dtype="<f4")
+    fused = np.fromfile("%s/fused/%s_probability.f32" % (sys.argv[1], stem), dtype="<f4")
+    assert plain.size == 40 * 56 and fused.size == plain.size, (plain.size, fused.size)
+    worst = float(np.abs(plain - fused).max())
+    assert worst <= 1e-5, "%s: fused blocks differ by %g" % (stem, worst)
+    print("%s: fused vs unfused max |dp| %.2g" % (stem, worst))
+PY
+if "$infer" --model "$model" --out "$work/out" --profile 0 "$work/frames" 2>"$work/err.txt"; then
+  echo "--profile 0 was accepted"; exit 1
+fi
+grep -q -- "--profile 0: expected a number of inputs" "$work/err.txt"
 echo "batch and stdin: $(ls "$work/out" | wc -l) files for 3 inputs"

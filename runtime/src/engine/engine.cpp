@@ -15,6 +15,7 @@
 #include "conv_kernels_int8.h"
 #include "kernel_activation.h"
 #include "layer_precision.h"
+#include "profile_ranges.h"
 #include "upsample_kernels.h"
 
 namespace m2u {
@@ -488,10 +489,12 @@ template <typename T>
 m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
                                 unsigned long long* nonfinite_counts, int batch, int padded_height,
                                 int padded_width, bool with_output) {
+  const ProfileRange forward("m2u forward");
   const m2u_status statistics = upload_statistics(pixels, batch);
   if (statistics != M2U_OK) return statistics;
   for (const PlannedStep& step : plan_.steps) {
     if (step.kind == StepKind::kOutput && !with_output) continue;
+    const ProfileRange range(step.label.c_str());
     const TensorView<T> out =
         step.output.buffer >= 0 ? view<T>(step.output, batch, padded_height, padded_width) : TensorView<T>{};
     const TensorView<const T> in =

@@ -114,9 +114,12 @@ WorkModel Engine::work_model(const WorkRequest& r) const {
         const int in_h = ph / in_buffer.downscale, in_w = pw / in_buffer.downscale;
         const double windows = static_cast<double>(r.batch) * fused_window_positions(row.height, in_h, step.stride) *
                                fused_window_positions(row.width, in_w, step.stride);
+        // The project runs for every pixel of the 8x8 tiles, the edge tiles'
+        // pixels past the output included.
+        const double tiled_pixels = static_cast<double>(r.batch) * ((row.height + 7) / 8 * 8) * ((row.width + 7) / 8 * 8);
         row.out_channels = project.out_channels;
         row.multiply_adds = windows * spec->out_channels * spec->in_channels + out_pixels * dw.out_channels * 9.0 +
-                            out_pixels * project.out_channels * dw.out_channels;
+                            tiled_pixels * project.out_channels * dw.out_channels;
         const double weights = spec->out_channels * (plan_.conv_inputs[step.conv].row_length + 1.0) * 4.0 +
                                dw.out_channels * 10.0 * 4.0 +
                                project.out_channels * (plan_.conv_inputs[step.project_conv].row_length + 1.0) * 4.0;
