@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# prepare_device_deps.sh - gathers, on this (CPU) machine, what a lent GPU
+# machine lacks for tests/gpu/run_device_suite.sh, into build/device_deps
+# (ignored by git; about 4 MB): the doctest and stb headers and libstb.a
+# (Debian's, as tests/install_packages.sh installs them) and a copy of
+# ../shared/data (the real weights and image), which does not travel with
+# the working tree. Then run the suite there with this folder carried:
+#   device run: carry ["build/device_deps"],
+#               command "bash tests/gpu/run_device_suite.sh $OUT"
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DEPS="$ROOT/build/device_deps"
+rm -rf "$DEPS"
+mkdir -p "$DEPS/include" "$DEPS/lib" "$DEPS/shared"
+bash "$ROOT/tests/install_packages.sh"
+cp -r /usr/include/doctest "$DEPS/include/"
+cp -r /usr/include/stb "$DEPS/include/"
+cp /usr/lib/x86_64-linux-gnu/libstb.a "$DEPS/lib/"
+if [[ -d "$ROOT/../shared/data" ]]; then
+  cp -r "$ROOT/../shared/data" "$DEPS/shared/"
+else
+  echo "prepare_device_deps: $ROOT/../shared/data is absent: the suite's real-data checks will be skipped"
+fi
+du -sh "$DEPS"
