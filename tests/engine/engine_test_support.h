@@ -1,11 +1,13 @@
 // engine_test_support.h - helpers for engine tests: m2u_image descriptions
-// of host buffers, NCHW <-> interleaved conversions, fixture paths.
+// of host buffers, NCHW <-> interleaved conversions, fixture paths, stand-in
+// INT8 activation scales.
 #ifndef M2U_TESTS_ENGINE_ENGINE_TEST_SUPPORT_H
 #define M2U_TESTS_ENGINE_ENGINE_TEST_SUPPORT_H
 
 #include <string>
 #include <vector>
 
+#include "execution_plan.h"
 #include "host_tensor.h"
 #include "m2urt.h"
 #include "model.h"
@@ -50,6 +52,17 @@ inline m2u::ref::HostTensor as_tensor(const std::vector<float>& nchw, int n, int
   m2u::ref::HostTensor t(n, c, h, w);
   t.data = nchw;
   return t;
+}
+
+// One activation scale (`scale`) for every buffer of the model's INT8 plan
+// at height x width: what an INT8 engine needs to exist, when a test is
+// about its plan or its work rather than its accuracy.
+inline void add_stand_in_activation_scales(m2u::Model* model, int height, int width, float scale = 0.05f) {
+  const m2u::ExecutionPlan plan = m2u::make_execution_plan(model->architecture, 1, height, width, 16, 1, false);
+  for (const m2u::PlannedBuffer& buffer : plan.buffers) {
+    model->quantisation.push_back(
+        m2u::QuantEntry{m2u::activation_scale_name(buffer.name), m2u::QuantKind::kActivationPerTensor, {scale}});
+  }
 }
 
 }  // namespace engine_test

@@ -111,11 +111,7 @@ m2u::WorkModel forward_work(m2u_precision precision) {
   m2u::Model model;
   std::string error;
   REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path("cin1_relu.m2u"), &model, &error), error);
-  const m2u::ExecutionPlan plan = m2u::make_execution_plan(model.architecture, 1, 512, 512, 16, 1, false);
-  for (const m2u::PlannedBuffer& buffer : plan.buffers) {
-    model.quantisation.push_back(
-        m2u::QuantEntry{m2u::activation_scale_name(buffer.name), m2u::QuantKind::kActivationPerTensor, {0.05f}});
-  }
+  engine_test::add_stand_in_activation_scales(&model, 512, 512);
   m2u::EngineOptions options;
   options.precision = precision;
   m2u_status status = M2U_OK;

@@ -29,15 +29,6 @@ m2u::Model load(const char* name) {
   return model;
 }
 
-// INT8 needs a scale per plan buffer: any positive one serves the work model.
-void add_activation_scales(m2u::Model* model, int height, int width) {
-  const m2u::ExecutionPlan plan = m2u::make_execution_plan(model->architecture, 1, height, width, 16, 1, false);
-  for (const m2u::PlannedBuffer& buffer : plan.buffers) {
-    model->quantisation.push_back(
-        m2u::QuantEntry{m2u::activation_scale_name(buffer.name), m2u::QuantKind::kActivationPerTensor, {0.05f}});
-  }
-}
-
 std::unique_ptr<m2u::Engine> engine_for(const m2u::Model& model, m2u_precision precision, int height, int width,
                                         bool fuse_blocks = false) {
   m2u::EngineOptions options;
@@ -68,7 +59,7 @@ TEST_CASE("the work model's launches are the forward's launches, in every precis
   for (const char* fixture : {"cin1_relu.m2u", "cin3_relu6.m2u"}) {  // per-image standardisation, and not
     m2u::Model model = load(fixture);
     const int height = 37, width = 51;
-    add_activation_scales(&model, height, width);
+    engine_test::add_stand_in_activation_scales(&model, height, width);
     for (int variant = 0; variant < 4; ++variant) {  // FP32, FP16, INT8, FP32 with fused blocks
       const m2u_precision precision = variant == 3 ? M2U_PRECISION_FP32 : kPrecisions[variant];
       std::unique_ptr<m2u::Engine> engine = engine_for(model, precision, height, width, variant == 3);
@@ -93,7 +84,7 @@ TEST_CASE("the work model's launches are the forward's launches, in every precis
 
 TEST_CASE("the forward's multiply-adds are M2UNET.md's, the same in every precision") {
   m2u::Model model = load("cin1_relu.m2u");
-  add_activation_scales(&model, 512, 512);
+  engine_test::add_stand_in_activation_scales(&model, 512, 512);
   std::vector<m2u::WorkModel> works;
   for (m2u_precision precision : kPrecisions) {
     works.push_back(engine_for(model, precision, 512, 512)->work_model(request(512, 512)));
@@ -156,7 +147,7 @@ TEST_CASE("fused blocks: one launch a block, the hidden tensors off DRAM, the ha
 
 TEST_CASE("FP16's half2 layers write exactly half of FP32's bytes; INT8 a quarter; arithmetic as planned") {
   m2u::Model model = load("cin3_relu6.m2u");
-  add_activation_scales(&model, 96, 160);
+  engine_test::add_stand_in_activation_scales(&model, 96, 160);
   const m2u::WorkModel fp32 = engine_for(model, M2U_PRECISION_FP32, 96, 160)->work_model(request(96, 160));
   std::unique_ptr<m2u::Engine> half = engine_for(model, M2U_PRECISION_FP16, 96, 160);
   const m2u::WorkModel fp16 = half->work_model(request(96, 160));
