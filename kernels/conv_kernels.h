@@ -81,6 +81,9 @@ cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorVie
 // ceil(W/stride) with at most kMaxFusedOutputChannels padded channels.
 // Instantiated for float.
 constexpr int kMaxFusedOutputChannels = 64;
+// Output pixels a side of the fused kernel's tile (the work model counts
+// the expand over these tiles' windows).
+constexpr int kFusedTileOutputs = 8;
 
 struct FusedBlockWeights {
   const float* expand_weight;

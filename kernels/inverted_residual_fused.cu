@@ -35,7 +35,7 @@ namespace m2u {
 namespace {
 
 constexpr int kFusedThreads = 256;
-constexpr int kFusedTile = 8;      // output pixels a side
+constexpr int kFusedTile = kFusedTileOutputs;  // output pixels a side
 constexpr int kFusedChunk = 16;    // hidden channels a pass
 constexpr int kSharedRow = kFusedChunk + 4;
 constexpr int kTilePixels = kFusedTile * kFusedTile;

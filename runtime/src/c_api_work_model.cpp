@@ -37,7 +37,6 @@ m2u_work_request default_request() {
   return r;
 }
 
-int value_bytes(int dtype) { return dtype == M2U_DTYPE_U8 ? 1 : dtype == M2U_DTYPE_U16 ? 2 : 4; }
 bool known_dtype(int dtype) { return dtype == M2U_DTYPE_U8 || dtype == M2U_DTYPE_U16 || dtype == M2U_DTYPE_F32; }
 
 m2u_device_profile public_profile(const m2u::DeviceProfile& p) {
@@ -123,8 +122,8 @@ m2u_status resolve_work_request(const m2u_work_request* given, int max_batch, in
   request->height = r.height;
   request->width = r.width;
   request->input_channels = r.input_channels;
-  request->input_value_bytes = value_bytes(enum_value(r.input_dtype));
-  request->output_value_bytes = value_bytes(enum_value(r.output_dtype));
+  request->input_value_bytes = static_cast<int>(m2u::dtype_bytes(r.input_dtype));  // known_dtype checked them
+  request->output_value_bytes = static_cast<int>(m2u::dtype_bytes(r.output_dtype));
   return M2U_OK;
 }
 

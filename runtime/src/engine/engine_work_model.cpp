@@ -4,6 +4,7 @@
 // FP32 decoder buffers count 4 bytes a value) and each step's arithmetic.
 #include <algorithm>
 
+#include "conv_kernels.h"
 #include "engine.h"
 
 namespace m2u {
@@ -25,7 +26,7 @@ double view_bytes(const ExecutionPlan& plan, const PlannedView& v, int batch, in
 // positions starting at tile_start * stride - 1, clipped to the input (the
 // halo is expanded by both neighbours).
 double fused_window_positions(int outputs, int inputs, int stride) {
-  constexpr int kTile = 8;  // inverted_residual_fused.cu's kFusedTile
+  constexpr int kTile = kFusedTileOutputs;
   double positions = 0.0;
   for (int start = 0; start < outputs; start += kTile) {
     const int first = start * stride - 1, last = first + (kTile - 1) * stride + 3;  // [first, last)
@@ -116,7 +117,8 @@ WorkModel Engine::work_model(const WorkRequest& r) const {
                                fused_window_positions(row.width, in_w, step.stride);
         // The project runs for every pixel of the 8x8 tiles, the edge tiles'
         // pixels past the output included.
-        const double tiled_pixels = static_cast<double>(r.batch) * ((row.height + 7) / 8 * 8) * ((row.width + 7) / 8 * 8);
+        auto whole_tiles = [](int size) { return (size + kFusedTileOutputs - 1) / kFusedTileOutputs * kFusedTileOutputs; };
+        const double tiled_pixels = static_cast<double>(r.batch) * whole_tiles(row.height) * whole_tiles(row.width);
         row.out_channels = project.out_channels;
         row.multiply_adds = windows * spec->out_channels * spec->in_channels + out_pixels * dw.out_channels * 9.0 +
                             tiled_pixels * project.out_channels * dw.out_channels;
