@@ -7,12 +7,14 @@
 // an NVTX range named after the launch (when built with M2U_WITH_NVTX), then
 // cudaGetLastError(). emu flavour: the same arguments are converted to the
 // kernel's parameter types once, as CUDA does, and the SIMT emulator runs the
-// grid; a configuration error or a fault comes back the same way.
+// grid (or, on a capturing stream, records a copy of the arguments for the
+// graph); a configuration error or a fault comes back the same way.
 // This is the only place in the project where `<<<` appears.
 #ifndef M2U_KERNELS_LAUNCH_H
 #define M2U_KERNELS_LAUNCH_H
 
 #include <cstddef>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -65,6 +67,11 @@ void invoke_closure(const void* closure) {
                 std::index_sequence_for<Params...>{});
 }
 
+template <typename... Params>
+std::shared_ptr<const void> copy_closure(const void* closure) {
+  return std::make_shared<const LaunchClosure<Params...>>(*static_cast<const LaunchClosure<Params...>*>(closure));
+}
+
 }  // namespace detail
 
 template <typename... Params, typename... Args>
@@ -74,7 +81,8 @@ cudaError_t launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 
   const detail::LaunchClosure<Params...> closure{
       kernel, std::tuple<typename std::decay<Params>::type...>(std::forward<Args>(args)...)};
   const m2u_emu::LaunchRequest request{name, grid, block, shared_bytes, stream};
-  m2u_emu::launch(request, m2u_emu::KernelThunk{&detail::invoke_closure<Params...>, &closure});
+  m2u_emu::launch(request, m2u_emu::KernelThunk{&detail::invoke_closure<Params...>, &closure,
+                                                  &detail::copy_closure<Params...>});
   return cudaGetLastError();
 }
 

@@ -17,6 +17,7 @@
 #include <vector_functions.h>
 
 #include <cmath>
+#include <memory>  // before emu_builtins.h's __noinline__ (libstdc++ spells the attribute so)
 
 #include "emu_builtins.h"
 #include "emu_scheduler.h"

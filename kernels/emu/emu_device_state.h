@@ -1,12 +1,15 @@
 // emu_device_state.h - device-wide state of the emulated runtime API: the
-// error slots and stream handles the scheduler consults, and the memory
-// counters tests use to prove that a code path allocates nothing.
+// error slots and stream handles the scheduler consults, the memory
+// counters tests use to prove that a code path allocates nothing, and the
+// stream-capture hooks through which emu_runtime.cpp and the scheduler
+// record work into a graph (emu_graph.cpp).
 #ifndef M2U_KERNELS_EMU_EMU_DEVICE_STATE_H
 #define M2U_KERNELS_EMU_EMU_DEVICE_STATE_H
 
 #include <driver_types.h>
 
 #include <cstdint>
+#include <functional>
 
 namespace m2u_emu {
 
@@ -28,6 +31,30 @@ struct MemoryCounters {
   uint64_t device_bytes_in_use;
 };
 MemoryCounters memory_counters();
+
+// Whether a device or pinned allocation holds [address, address + bytes).
+bool is_device_or_pinned_range(const void* address, size_t bytes);
+
+// ---- Stream capture (emu_graph.cpp) ----
+// Work recorded by a capturing stream; cudaGraphLaunch calls it with the
+// stream the graph is launched on, in recording order.
+using RecordedWork = std::function<cudaError_t(cudaStream_t stream)>;
+
+// Whether work issued on `stream` now is captured: true when `stream`
+// captures, or when it is the legacy stream while a global-mode capture
+// runs (an implicit dependency CUDA refuses).
+bool is_capturing(cudaStream_t stream);
+// Records `work` into `stream`'s capture; cudaErrorStreamCaptureImplicit
+// (invalidating the capture) for the legacy stream as above.
+cudaError_t record_work(cudaStream_t stream, RecordedWork work);
+// Refuses what CUDA forbids during capture and invalidates the capture it
+// would break: `stream` capturing (a synchronise or query of it), or, for
+// `stream` nullptr (an allocation, a free or a synchronous copy), any
+// capture begun by this thread in global or thread-local mode or by another
+// thread in global mode. cudaErrorStreamCaptureUnsupported, else cudaSuccess.
+cudaError_t refuse_during_capture(cudaStream_t stream);
+// A destroyed stream's capture, if any, is dropped.
+void forget_stream_capture(cudaStream_t stream);
 
 }  // namespace m2u_emu
 

@@ -5,7 +5,8 @@
 // with 0xFF bytes - NaN as floats - so reads of uninitialised memory show),
 // tracked in a registry so that copies check their direction and bounds like
 // the real runtime with unified addressing does. Streams execute work at once,
-// in issue order; events take the host clock when recorded. The emulated
+// in issue order, unless they capture (emu_graph.cpp: the work is checked
+// and recorded instead); events take the host clock when recorded. The emulated
 // device describes itself as a 48 KiB-shared-memory, 1024-thread part.
 #include <cuda_runtime_api.h>
 
@@ -116,6 +117,8 @@ cudaError_t check_copy(void* dst, size_t dst_bytes, const void* src, size_t src_
 
 cudaError_t allocate(void** pointer, size_t bytes, MemoryKind kind) {
   if (!pointer) return cudaErrorInvalidValue;
+  const cudaError_t capturing = refuse_during_capture(nullptr);
+  if (capturing != cudaSuccess) return capturing;
   DeviceState& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (s.sticky_error != cudaSuccess) return s.sticky_error;
@@ -142,6 +145,8 @@ cudaError_t allocate(void** pointer, size_t bytes, MemoryKind kind) {
 
 cudaError_t release(void* pointer, MemoryKind kind) {
   if (!pointer) return cudaSuccess;
+  const cudaError_t capturing = refuse_during_capture(nullptr);
+  if (capturing != cudaSuccess) return capturing;
   DeviceState& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   auto it = s.allocations.find(reinterpret_cast<uintptr_t>(pointer));
@@ -160,10 +165,16 @@ bool valid_stream_locked(cudaStream_t stream) {
          state().streams.count(stream) != 0;
 }
 
+bool device_or_pinned_locked(const void* address, size_t bytes) {
+  MemoryKind kind;
+  return find_allocation(address, bytes, &kind);
+}
+
 cudaError_t copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch,
                     size_t width, size_t height, cudaMemcpyKind kind, cudaStream_t stream) {
+  const bool capturing = is_capturing(stream);
   DeviceState& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
+  std::unique_lock<std::mutex> lock(s.mutex);
   if (s.sticky_error != cudaSuccess) return s.sticky_error;
   if (!valid_stream_locked(stream)) return finish(cudaErrorInvalidResourceHandle);
   if (height == 0 || width == 0) return cudaSuccess;
@@ -173,6 +184,15 @@ cudaError_t copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pit
   const size_t src_extent = src_pitch * (height - 1) + width;
   const cudaError_t checked = check_copy(dst, dst_extent, src, src_extent, kind);
   if (checked != cudaSuccess) return finish(checked);
+  if (capturing) {
+    const bool pinned_or_device =
+        device_or_pinned_locked(dst, dst_extent) && device_or_pinned_locked(src, src_extent);
+    lock.unlock();
+    if (!pinned_or_device) return refuse_during_capture(stream);
+    return record_work(stream, [=](cudaStream_t replay) {
+      return copy_2d(dst, dst_pitch, src, src_pitch, width, height, kind, replay);
+    });
+  }
   for (size_t row = 0; row < height; ++row) {
     std::memmove(static_cast<char*>(dst) + row * dst_pitch,
                  static_cast<const char*>(src) + row * src_pitch, width);
@@ -181,12 +201,17 @@ cudaError_t copy_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pit
 }
 
 cudaError_t fill(void* pointer, int value, size_t bytes, cudaStream_t stream) {
+  const bool capturing = is_capturing(stream);
   DeviceState& s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
+  std::unique_lock<std::mutex> lock(s.mutex);
   if (s.sticky_error != cudaSuccess) return s.sticky_error;
   if (!valid_stream_locked(stream)) return finish(cudaErrorInvalidResourceHandle);
   if (bytes == 0) return cudaSuccess;
   if (!is_device_range(pointer, bytes)) return finish(cudaErrorInvalidValue);
+  if (capturing) {
+    lock.unlock();
+    return record_work(stream, [=](cudaStream_t replay) { return fill(pointer, value, bytes, replay); });
+  }
   std::memset(pointer, value, bytes);
   return cudaSuccess;
 }
@@ -219,6 +244,11 @@ MemoryCounters memory_counters() {
   return state().counters;
 }
 
+bool is_device_or_pinned_range(const void* address, size_t bytes) {
+  std::lock_guard<std::mutex> lock(state().mutex);
+  return device_or_pinned_locked(address, bytes);
+}
+
 }  // namespace m2u_emu
 
 using m2u_emu::MemoryKind;
@@ -247,6 +277,8 @@ cudaError_t cudaMemcpy2DAsync(void* dst, size_t dst_pitch, const void* src, size
 }
 cudaError_t cudaMemcpy2D(void* dst, size_t dst_pitch, const void* src, size_t src_pitch,
                          size_t width, size_t height, cudaMemcpyKind kind) {
+  const cudaError_t capturing = m2u_emu::refuse_during_capture(nullptr);
+  if (capturing != cudaSuccess) return capturing;
   return m2u_emu::copy_2d(dst, dst_pitch, src, src_pitch, width, height, kind, nullptr);
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
@@ -254,12 +286,16 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   return m2u_emu::copy_2d(dst, bytes, src, bytes, bytes, 1, kind, stream);
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  const cudaError_t capturing = m2u_emu::refuse_during_capture(nullptr);
+  if (capturing != cudaSuccess) return capturing;
   return m2u_emu::copy_2d(dst, bytes, src, bytes, bytes, 1, kind, nullptr);
 }
 cudaError_t cudaMemsetAsync(void* pointer, int value, size_t bytes, cudaStream_t stream) {
   return m2u_emu::fill(pointer, value, bytes, stream);
 }
 cudaError_t cudaMemset(void* pointer, int value, size_t bytes) {
+  const cudaError_t capturing = m2u_emu::refuse_during_capture(nullptr);
+  if (capturing != cudaSuccess) return capturing;
   return m2u_emu::fill(pointer, value, bytes, nullptr);
 }
 
@@ -274,6 +310,7 @@ cudaError_t cudaStreamCreate(cudaStream_t* stream) {
   return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
 }
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+  m2u_emu::forget_stream_capture(stream);
   std::lock_guard<std::mutex> lock(m2u_emu::state().mutex);
   if (m2u_emu::state().streams.erase(stream) == 0) {
     return m2u_emu::finish(cudaErrorInvalidResourceHandle);
@@ -282,6 +319,9 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   return cudaSuccess;
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+  const cudaError_t capturing =
+      m2u_emu::refuse_during_capture(stream == cudaStreamLegacy ? nullptr : stream);
+  if (capturing != cudaSuccess) return capturing;
   std::lock_guard<std::mutex> lock(m2u_emu::state().mutex);
   if (m2u_emu::state().sticky_error != cudaSuccess) return m2u_emu::state().sticky_error;
   return m2u_emu::valid_stream_locked(stream) ? cudaSuccess
@@ -290,6 +330,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
 cudaError_t cudaStreamQuery(cudaStream_t stream) { return cudaStreamSynchronize(stream); }
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags) {
   (void)flags;
+  if (m2u_emu::is_capturing(stream)) return m2u_emu::refuse_during_capture(stream);
   std::lock_guard<std::mutex> lock(m2u_emu::state().mutex);
   if (!m2u_emu::valid_stream_locked(stream) || m2u_emu::state().events.count(event) == 0) {
     return m2u_emu::finish(cudaErrorInvalidResourceHandle);
@@ -316,6 +357,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
   return cudaSuccess;
 }
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
+  if (m2u_emu::is_capturing(stream)) return m2u_emu::refuse_during_capture(stream);
   std::lock_guard<std::mutex> lock(m2u_emu::state().mutex);
   if (m2u_emu::state().events.count(event) == 0 || !m2u_emu::valid_stream_locked(stream)) {
     return m2u_emu::finish(cudaErrorInvalidResourceHandle);
@@ -357,6 +399,8 @@ cudaError_t cudaPeekAtLastError(void) {
   return m2u_emu::state().last_error;
 }
 cudaError_t cudaDeviceSynchronize(void) {
+  const cudaError_t capturing = m2u_emu::refuse_during_capture(nullptr);
+  if (capturing != cudaSuccess) return capturing;
   std::lock_guard<std::mutex> lock(m2u_emu::state().mutex);
   return m2u_emu::state().sticky_error;
 }
@@ -485,6 +529,11 @@ const char* cudaGetErrorName(cudaError_t error) {
     M2U_EMU_ERROR_NAME(cudaErrorLaunchFailure)
     M2U_EMU_ERROR_NAME(cudaErrorLaunchOutOfResources)
     M2U_EMU_ERROR_NAME(cudaErrorNoDevice)
+    M2U_EMU_ERROR_NAME(cudaErrorIllegalState)
+    M2U_EMU_ERROR_NAME(cudaErrorStreamCaptureUnsupported)
+    M2U_EMU_ERROR_NAME(cudaErrorStreamCaptureInvalidated)
+    M2U_EMU_ERROR_NAME(cudaErrorStreamCaptureImplicit)
+    M2U_EMU_ERROR_NAME(cudaErrorStreamCaptureWrongThread)
 #undef M2U_EMU_ERROR_NAME
     default:
       return "cudaErrorUnknown";
@@ -507,6 +556,14 @@ const char* cudaGetErrorString(cudaError_t error) {
       return "unspecified launch failure (emulator: see m2u_emu::last_fault())";
     case cudaErrorLaunchOutOfResources: return "too many resources requested for launch";
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorIllegalState: return "operation not permitted in the current state (stream capture)";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated:
+      return "operation failed due to a previous error during capture";
+    case cudaErrorStreamCaptureImplicit:
+      return "operation would make the legacy stream depend on a capturing blocking stream";
+    case cudaErrorStreamCaptureWrongThread:
+      return "attempt to terminate a thread-local capture sequence from another thread";
     default: return "unrecognized error code";
   }
 }

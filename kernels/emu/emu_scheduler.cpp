@@ -691,6 +691,20 @@ cudaError_t launch(const LaunchRequest& request, KernelThunk thunk) {
     record_error(status);
     return status;
   }
+  if (is_capturing(request.stream)) {
+    if (!thunk.copy) return refuse_during_capture(request.stream);
+    const std::shared_ptr<const void> closure = thunk.copy(thunk.closure);
+    const std::string name = request.kernel_name ? request.kernel_name : "";
+    const LaunchRequest recorded = request;
+    const auto invoke = thunk.invoke;
+    const auto copy = thunk.copy;
+    return record_work(request.stream, [=](cudaStream_t replay) {
+      LaunchRequest replayed = recorded;
+      replayed.kernel_name = name.c_str();
+      replayed.stream = replay;
+      return launch(replayed, KernelThunk{invoke, closure.get(), copy});
+    });
+  }
   g_grids.fetch_add(1, std::memory_order_relaxed);
   status = run_grid(request, thunk);
   if (status != cudaSuccess) set_sticky_error(status);

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <driver_types.h>
@@ -27,10 +28,14 @@
 namespace m2u_emu {
 
 // The kernel body of one launch, type-erased: calls the kernel with its
-// arguments for whatever thread the scheduler has made current.
+// arguments for whatever thread the scheduler has made current. `copy`
+// makes an owned copy of the closure (the kernel and its converted
+// arguments), which a capturing stream keeps for its graph (emu_graph.cpp);
+// a thunk without one cannot be captured.
 struct KernelThunk {
   void (*invoke)(const void* closure);
   const void* closure;
+  std::shared_ptr<const void> (*copy)(const void* closure);
 };
 
 struct LaunchRequest {
@@ -42,7 +47,8 @@ struct LaunchRequest {
 };
 
 // Validates the configuration like the CUDA runtime and runs the grid to
-// completion. Returns cudaSuccess, a launch-configuration error (not sticky),
+// completion; on a capturing stream, records the launch into the stream's
+// graph instead (it runs when the graph is launched). Returns cudaSuccess, a launch-configuration error (not sticky),
 // or cudaErrorLaunchFailure after a fault (sticky until cudaDeviceReset).
 cudaError_t launch(const LaunchRequest& request, KernelThunk thunk);
 
