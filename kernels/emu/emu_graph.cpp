@@ -228,21 +228,21 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t executable, cudaStream_t stream) {
     m2u_emu::record_error(cudaErrorInvalidResourceHandle);
     return cudaErrorInvalidResourceHandle;
   }
-  std::vector<m2u_emu::RecordedWork> work;
   {
     std::lock_guard<std::mutex> lock(graph_state().mutex);
     if (!graph_state().executables.count(executable)) {
       m2u_emu::record_error(cudaErrorInvalidValue);
       return cudaErrorInvalidValue;
     }
-    work = executable->work;
   }
   if (m2u_emu::is_capturing(stream)) {
     // A graph launched into a capture would become a child graph node.
     m2u_emu::refuse_during_capture(stream);
     return cudaErrorStreamCaptureUnsupported;
   }
-  for (const m2u_emu::RecordedWork& item : work) {
+  // Like CUDA, destroying an executable graph while it is being launched is
+  // the caller's error; a replay allocates nothing.
+  for (const m2u_emu::RecordedWork& item : executable->work) {
     const cudaError_t status = item(stream);
     if (status != cudaSuccess) return status;
   }

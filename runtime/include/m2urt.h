@@ -164,6 +164,17 @@ typedef struct m2u_engine_options {
                               fused kernel, its expanded tensors kept on chip (less DRAM
                               traffic, a smaller arena; README "Performance model"). FP32 only:
                               FP16 and INT8 engines refuse it (default 0) */
+  int cuda_graph;          /* 1: the device work of a run (statistics, input conversion, every
+                              layer) is captured as a CUDA graph at the first run of a frame
+                              layout and replayed after: one graph launch instead of ~60 kernel
+                              launches. The layout is the input and output dtype, size, batch,
+                              strides and, for device memory, the buffers' addresses: a run that
+                              changes any of them captures anew (correct, but a capture costs
+                              more than a run: keep them fixed, e.g. pinned slots, which go
+                              through the engine's own staging). Copies from and to host memory
+                              stay outside the graph. The stream (options.stream) must not be
+                              the legacy default stream nor be captured by the caller. Any
+                              precision (default 0) */
 } m2u_engine_options;
 
 /* Fills the first `size` bytes of *options with the defaults above and sets

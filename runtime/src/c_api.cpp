@@ -41,6 +41,7 @@ m2u_status create_engine(const m2u_model* model, const m2u_engine_options& optio
     engine_options.precision = static_cast<m2u_precision>(precision);
     engine_options.stream = static_cast<cudaStream_t>(options.stream);
     engine_options.fuse_blocks = options.fuse_blocks != 0;
+    engine_options.cuda_graph = options.cuda_graph != 0;
     m2u_status status = M2U_OK;
     std::string error;
     std::unique_ptr<m2u::Engine> created = m2u::Engine::create(model->model, engine_options, &status, &error);

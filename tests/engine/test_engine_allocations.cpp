@@ -3,7 +3,8 @@
 // the emu flavour, no device allocation (the emulated runtime's counters);
 // U8 and F32 input (whose non-finite values are counted on the device and
 // copied back with the run); a training step and an evaluation
-// (runtime/src/train/trainer.h) likewise.
+// (runtime/src/train/trainer.h) likewise, and a run replayed from a CUDA
+// graph.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -99,6 +100,29 @@ TEST_CASE("inference allocates no host or device memory, and the arena is report
   });
   MESSAGE("host allocations in 6 runs: " << allocations << "; arena " << engine->arena_bytes()
                                          << " bytes, weights " << engine->weight_bytes() << " bytes (64x96 max)");
+}
+
+TEST_CASE("a graph-replayed run (the cuda_graph option) allocates no host or device memory") {
+  m2u::Model model;
+  std::string error;
+  REQUIRE_MESSAGE(m2u::load_weights_file(engine_test::fixture_path("cin1_relu.m2u"), &model, &error), error);
+  m2u::EngineOptions options;
+  options.max_height = 48;
+  options.max_width = 64;
+  options.cuda_graph = true;
+  m2u_status status = M2U_OK;
+  std::unique_ptr<m2u::Engine> engine = m2u::Engine::create(model, options, &status, &error);
+  REQUIRE_MESSAGE(engine, error);
+  std::vector<uint8_t> frame(37 * 53, 90);
+  std::vector<float> probabilities(37 * 53);
+  const m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, 37, 53);
+  const m2u_image out = engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, 1, 1, 37, 53);
+  REQUIRE(engine->run(in, out) == M2U_OK);  // the capture (it allocates the graph)
+  const long allocations = count_allocations([&] {
+    for (int i = 0; i < 3; ++i) REQUIRE(engine->run(in, out) == M2U_OK);
+  });
+  CHECK(engine->graph_captures() == 1);
+  MESSAGE("host allocations in 3 replayed runs: " << allocations);
 }
 
 TEST_CASE("a training step and an evaluation allocate no host or device memory") {

@@ -101,6 +101,7 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
                       (options.keep_decoder_activations ? ", decoder activations kept for training" : "") +
                       "): there is no FP16 or INT8 fused kernel yet");
   }
+  e.use_graph_ = options.cuda_graph;
   const size_t element = precision == M2U_PRECISION_FP16 ? sizeof(__half)
                          : precision == M2U_PRECISION_INT8 ? sizeof(int8_t)
                                                             : sizeof(float);
@@ -468,20 +469,73 @@ cudaError_t Engine::fused_block_step<float>(const PlannedStep& step, TensorView<
   return inverted_residual_fused<float>(in, out, residual, weights, step.stride, stream_);
 }
 
-m2u_status Engine::upload_statistics(const PixelImage& pixels, int batch) {
-  if (normalization_.per_image_standardize && given_statistics_batch_ > 0) {
-    if (given_statistics_batch_ != batch) {
-      return fail(M2U_ERROR_SHAPE, "input statistics were given for " + std::to_string(given_statistics_batch_) +
-                                       " image(s), the run has " + std::to_string(batch));
-    }
-    const cudaError_t status = cudaMemcpyAsync(statistics_, given_statistics_.data(), 2 * batch * sizeof(float),
-                                               cudaMemcpyHostToDevice, stream_);
-    if (status != cudaSuccess) return cuda_failure("uploading the given input statistics", status);
-  } else if (normalization_.per_image_standardize) {
-    const cudaError_t status =
-        image_statistics(pixels, normalization_, statistics_scratch_, statistics_, stream_);
-    if (status != cudaSuccess) return cuda_failure("input statistics", status);
+m2u_status Engine::upload_given_statistics(int batch) {
+  if (!normalization_.per_image_standardize || given_statistics_batch_ == 0) return M2U_OK;
+  if (given_statistics_batch_ != batch) {
+    return fail(M2U_ERROR_SHAPE, "input statistics were given for " + std::to_string(given_statistics_batch_) +
+                                     " image(s), the run has " + std::to_string(batch));
   }
+  const cudaError_t status = cudaMemcpyAsync(statistics_, given_statistics_.data(), 2 * batch * sizeof(float),
+                                             cudaMemcpyHostToDevice, stream_);
+  if (status != cudaSuccess) return cuda_failure("uploading the given input statistics", status);
+  return M2U_OK;
+}
+
+m2u_status Engine::compute_statistics(const PixelImage& pixels) {
+  if (!normalization_.per_image_standardize || given_statistics_batch_ > 0) return M2U_OK;
+  const cudaError_t status = image_statistics(pixels, normalization_, statistics_scratch_, statistics_, stream_);
+  if (status != cudaSuccess) return cuda_failure("input statistics", status);
+  return M2U_OK;
+}
+
+bool Engine::GraphLayout::operator==(const GraphLayout& o) const {
+  const PixelImage &a = pixels, &b = o.pixels;
+  const ProbabilityImage &p = probabilities, &q = o.probabilities;
+  return a.data == b.data && a.type == b.type && a.batch == b.batch && a.height == b.height &&
+         a.width == b.width && a.channels == b.channels && a.row_stride_bytes == b.row_stride_bytes &&
+         a.image_stride_bytes == b.image_stride_bytes && a.max_value == b.max_value && p.data == q.data &&
+         p.type == q.type && p.height == q.height && p.width == q.width &&
+         p.row_stride_bytes == q.row_stride_bytes && p.channel_stride_bytes == q.channel_stride_bytes &&
+         p.image_stride_bytes == q.image_stride_bytes && nonfinite_counts == o.nonfinite_counts &&
+         with_output == o.with_output && given_statistics == o.given_statistics;
+}
+
+m2u_status Engine::launch_steps_for_precision(const PixelImage& pixels, const ProbabilityImage& probabilities,
+                                              unsigned long long* counts, int batch, int padded_height,
+                                              int padded_width, bool with_output) {
+  const m2u_status statistics = compute_statistics(pixels);
+  if (statistics != M2U_OK) return statistics;
+  return precision_ == M2U_PRECISION_FP16
+             ? launch_steps<__half>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output)
+         : precision_ == M2U_PRECISION_INT8
+             ? launch_steps<int8_t>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output)
+             : launch_steps<float>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output);
+}
+
+m2u_status Engine::launch_device_work(const PixelImage& pixels, const ProbabilityImage& probabilities,
+                                      unsigned long long* counts, int batch, int padded_height, int padded_width,
+                                      bool with_output) {
+  if (!use_graph_ || observer_) {
+    return launch_steps_for_precision(pixels, probabilities, counts, batch, padded_height, padded_width,
+                                      with_output);
+  }
+  const GraphLayout layout{pixels, probabilities, counts, with_output, given_statistics_batch_ > 0};
+  if (!graph_.ready() || !(layout == graph_layout_)) {
+    const cudaError_t began = graph_.begin(stream_);
+    if (began != cudaSuccess) return cuda_failure("beginning the CUDA graph capture of a run", began);
+    const m2u_status recorded =
+        launch_steps_for_precision(pixels, probabilities, counts, batch, padded_height, padded_width, with_output);
+    if (recorded != M2U_OK) {
+      graph_.abandon(stream_);
+      return recorded;
+    }
+    const cudaError_t ended = graph_.end(stream_);
+    if (ended != cudaSuccess) return cuda_failure("ending the CUDA graph capture of a run", ended);
+    graph_layout_ = layout;
+    ++graph_captures_;
+  }
+  const cudaError_t replayed = graph_.replay(stream_);
+  if (replayed != cudaSuccess) return cuda_failure("launching the run's CUDA graph", replayed);
   return M2U_OK;
 }
 
@@ -490,8 +544,6 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
                                 unsigned long long* nonfinite_counts, int batch, int padded_height,
                                 int padded_width, bool with_output) {
   const ProfileRange forward("m2u forward");
-  const m2u_status statistics = upload_statistics(pixels, batch);
-  if (statistics != M2U_OK) return statistics;
   for (const PlannedStep& step : plan_.steps) {
     if (step.kind == StepKind::kOutput && !with_output) continue;
     const ProfileRange range(step.label.c_str());
@@ -572,12 +624,10 @@ m2u_status Engine::launch(const m2u_image& input, const ProbabilityImage& probab
   const int padded_height = pad_to_spatial_multiple(input.height);
   const int padded_width = pad_to_spatial_multiple(input.width);
   const int batch = input.batch;
+  const m2u_status uploaded = upload_given_statistics(batch);
+  if (uploaded != M2U_OK) return uploaded;
   const m2u_status ran =
-      precision_ == M2U_PRECISION_FP16
-          ? launch_steps<__half>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output)
-      : precision_ == M2U_PRECISION_INT8
-          ? launch_steps<int8_t>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output)
-          : launch_steps<float>(pixels, probabilities, counts, batch, padded_height, padded_width, with_output);
+      launch_device_work(pixels, probabilities, counts, batch, padded_height, padded_width, with_output);
   if (ran != M2U_OK) return ran;
   if (float_input) {
     const cudaError_t copied = cudaMemcpyAsync(nonfinite_counts_host_, nonfinite_counts_,

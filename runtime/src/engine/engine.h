@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_graph.h"
 #include "execution_plan.h"
 #include "io_kernels.h"
 #include "m2urt.h"
@@ -50,6 +51,12 @@ struct EngineOptions {
   bool keep_decoder_activations = false;
   // Encoder blocks as one fused launch each (execution_plan.h); FP32 only.
   bool fuse_blocks = false;
+  // The device work of a run (statistics, input conversion, every step) as
+  // a CUDA graph, captured at the first run of a frame layout and replayed
+  // while the layout and device buffers stay the same (GraphLayout). Host
+  // copies (frames in, results out, given statistics, the non-finite
+  // counters) stay outside the graph. Not with a step observer.
+  bool cuda_graph = false;
 };
 
 // The frame a work model is for (Engine::work_model): at most the
@@ -93,6 +100,8 @@ class Engine {
   // nullptr: none. The observer must outlive the runs it sees.
   void set_step_observer(StepObserver* observer) { observer_ = observer; }
   cudaStream_t stream() const { return stream_; }
+  // Tests: how many graphs the cuda_graph option has captured so far.
+  int graph_captures() const { return graph_captures_; }
   // Decoder fine-tuning: the FP32 arena view of a planned view for a frame
   // of batch x padded_height x padded_width, and conv `conv`'s folded
   // weights and bias in the device weight array, in the kernels' layout
@@ -117,7 +126,17 @@ class Engine {
   // unused without the output step).
   m2u_status launch(const m2u_image& input, const ProbabilityImage& probabilities, bool with_output);
   m2u_status stage_input(const m2u_image& input, PixelImage* pixels);
-  m2u_status upload_statistics(const PixelImage& pixels, int batch);
+  // Caller-given statistics onto the device (a host copy, outside any graph).
+  m2u_status upload_given_statistics(int batch);
+  // Per-frame statistics on the device (a kernel; none when given).
+  m2u_status compute_statistics(const PixelImage& pixels);
+  // launch_steps for the engine's precision, directly or through graph_.
+  m2u_status launch_device_work(const PixelImage& pixels, const ProbabilityImage& probabilities,
+                                unsigned long long* nonfinite_counts, int batch, int padded_height,
+                                int padded_width, bool with_output);
+  m2u_status launch_steps_for_precision(const PixelImage& pixels, const ProbabilityImage& probabilities,
+                                        unsigned long long* nonfinite_counts, int batch, int padded_height,
+                                        int padded_width, bool with_output);
   template <typename T>
   m2u_status launch_steps(const PixelImage& pixels, const ProbabilityImage& probabilities,
                           unsigned long long* nonfinite_counts, int batch, int padded_height,
@@ -188,6 +207,20 @@ class Engine {
   // creation; used instead of image_statistics while given_statistics_.
   std::vector<float> given_statistics_;
   int given_statistics_batch_ = 0;
+  // cuda_graph: what the held graph was captured for (every value its
+  // kernels were given that can change between runs).
+  struct GraphLayout {
+    PixelImage pixels;
+    ProbabilityImage probabilities;
+    const unsigned long long* nonfinite_counts;
+    bool with_output;
+    bool given_statistics;
+    bool operator==(const GraphLayout& o) const;
+  };
+  bool use_graph_ = false;
+  CapturedGraph graph_;
+  GraphLayout graph_layout_{};
+  int graph_captures_ = 0;
   std::string last_error_;
 };
 
