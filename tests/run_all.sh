@@ -200,7 +200,9 @@ fi
 # 5. the Nano's toolchain: CUDA 11.8 (Debian non-free, unpacked into a private
 #    tree, tests/cuda118/) compiles every kernel for sm_53 (Nano), sm_61 (the
 #    first DP4A GPU) and sm_72 (Xavier) under the device-check rules; the
-#    kernels use nothing CUDA 10.2 lacks
+#    kernels use nothing CUDA 10.2 lacks; the runtime's host code that
+#    depends on the CUDA version (cuda_graph.cpp: the pre-12 graph API the
+#    Nano's 10.2 shares with 11.x) compiles against 11.8's headers
 # ---------------------------------------------------------------------------
 if [[ "${M2U_SKIP_CUDA118:-0}" == 1 ]]; then
   NOTES+=("CUDA 11.8 compile step skipped (M2U_SKIP_CUDA118=1)")
@@ -209,8 +211,11 @@ else
   nvcc118="$(bash "$ROOT/tests/cuda118/install_cuda118.sh" | tail -1)"
   if bash "$ROOT/tests/cuda118/check_cuda102_gaps.sh" &&
      NVCC="$nvcc118" M2U_DEVICE_CHECK_NVCC_FLAGS="-ccbin clang++-14" bash "$ROOT/.ci/device_check.sh" \
-       --arch "53 61 72" --out "$ROOT/build/device_check_cuda118" --quiet; then
-    TOTAL_PASSED=$((TOTAL_PASSED + 2))
+       --arch "53 61 72" --out "$ROOT/build/device_check_cuda118" --quiet &&
+     g++ -std=c++14 -fsyntax-only -Wall -Wextra -Werror -isystem "${nvcc118%/lib/nvidia-cuda-toolkit/bin/nvcc}/include" \
+       "$ROOT/runtime/src/engine/cuda_graph.cpp"; then
+    echo "run_all: runtime/src/engine/cuda_graph.cpp compiles against CUDA 11.8's headers (the pre-12 cudaGraphInstantiate)"
+    TOTAL_PASSED=$((TOTAL_PASSED + 3))
   else
     echo "run_all: the CUDA 11.8 compile step failed"
     echo "run_all: ${TOTAL_PASSED} passed, $((TOTAL_FAILED + 1)) failed"

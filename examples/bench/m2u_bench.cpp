@@ -6,7 +6,7 @@
 //   m2u_bench --model M.m2u [--size WxH] [--batch N] [--precision fp32|fp16|int8]
 //             [--device-profile nano|xavier-nx|orin-nano] [--input u8|u16|f32]
 //             [--train [--schedule decoder|decoder-last|decoder-project] [--loss bce|bce+dice]]
-//             [--fuse-blocks] [--measure N [--warmup K]] [--json] [--list-profiles]
+//             [--fuse-blocks] [--cuda-graph] [--measure N [--warmup K]] [--json] [--list-profiles]
 //
 // The modeled figures are a roofline floor on the named profile, never a
 // timing. --measure times N runs after K warm-ups (median, end to end:
@@ -29,13 +29,14 @@ const char kUsage[] =
     "usage: m2u_bench --model M.m2u [--size WxH] [--batch N] [--precision fp32|fp16|int8]\n"
     "                 [--device-profile nano|xavier-nx|orin-nano] [--input u8|u16|f32]\n"
     "                 [--train [--schedule decoder|decoder-last|decoder-project] [--loss bce|bce+dice]]\n"
-    "                 [--fuse-blocks] [--measure N [--warmup K]] [--json] [--list-profiles]\n"
+    "                 [--fuse-blocks] [--cuda-graph] [--measure N [--warmup K]] [--json] [--list-profiles]\n"
     "Prints the work model of one forward (or, with --train, one decoder fine-tuning step) per\n"
     "launch: FLOPs, minimal DRAM bytes and modeled microseconds on the profile (default nano),\n"
     "and the totals. Modeled figures are a roofline floor, not a timing. --measure N times N\n"
     "forwards end to end after K warm-ups (default 3) on this machine's device (emulated in the\n"
-    "emu flavour). --fuse-blocks: the engine with its encoder blocks fused (fp32). Defaults:\n"
-    "512x512, batch 1, fp32, u8 input.\n";
+    "emu flavour). --fuse-blocks: the engine with its encoder blocks fused (fp32). --cuda-graph:\n"
+    "the measured engine replays each run as a CUDA graph (compare with modeled_graph_ms).\n"
+    "Defaults: 512x512, batch 1, fp32, u8 input.\n";
 
 struct Options {
   std::string model;
@@ -47,7 +48,7 @@ struct Options {
   m2u_train_schedule schedule = M2U_TRAIN_DECODER;
   m2u_train_loss loss = M2U_LOSS_BCE;
   int measure = 0, warmup = 3;
-  bool json = false, list_profiles = false, fuse_blocks = false;
+  bool json = false, list_profiles = false, fuse_blocks = false, cuda_graph = false;
 };
 
 bool parse_size(const std::string& text, int* width, int* height) {
@@ -129,6 +130,8 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
       }
     } else if (arg == "--fuse-blocks") {
       o->fuse_blocks = true;
+    } else if (arg == "--cuda-graph") {
+      o->cuda_graph = true;
     } else if (arg == "--train") {
       o->train = true;
     } else if (arg == "--json") {
@@ -145,6 +148,7 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
   else if (o->train && o->precision != M2U_PRECISION_FP32) *error = "--train runs in fp32 (the trainer's precision)";
   else if (o->train && o->measure > 0) *error = "--measure times forwards; it does not combine with --train";
   else if (o->train && o->fuse_blocks) *error = "--fuse-blocks is for the forward; the trainer keeps every block";
+  else if (o->train && o->cuda_graph) *error = "--cuda-graph is for the forward's measurement";
   return error->empty();
 }
 
@@ -291,10 +295,10 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
                 total.overhead_us / 1e3, total.modeled_us / 1e3,
                 (total.modeled_us - total.overhead_us * (1.0 - profile.graph_launch_us / profile.launch_us)) / 1e3);
     if (measured_ms >= 0) {
-      std::printf(" \"measured\": {\"device\": %s, \"emulated\": %s, \"runs\": %d, \"warmup\": %d, "
-                  "\"median_ms\": %.4f}\n}\n",
-                  json_string(device.name).c_str(), device.is_emulated ? "true" : "false", o.measure, o.warmup,
-                  measured_ms);
+      std::printf(" \"measured\": {\"device\": %s, \"emulated\": %s, \"cuda_graph\": %s, \"runs\": %d, "
+                  "\"warmup\": %d, \"median_ms\": %.4f}\n}\n",
+                  json_string(device.name).c_str(), device.is_emulated ? "true" : "false",
+                  o.cuda_graph ? "true" : "false", o.measure, o.warmup, measured_ms);
     } else {
       std::printf(" \"measured\": null\n}\n");
     }
@@ -304,9 +308,9 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
     std::printf("modeled on %s: %.2f ms (compute %.2f, DRAM %.2f, launch overhead %.2f)\n", profile.name,
                 total.modeled_us / 1e3, total.compute_us / 1e3, total.dram_us / 1e3, total.overhead_us / 1e3);
     if (measured_ms >= 0) {
-      std::printf("measured on %s%s: %.2f ms (median of %d after %d warm-up runs, end to end)\n", device.name,
+      std::printf("measured on %s%s: %.2f ms (median of %d after %d warm-up runs, end to end%s)\n", device.name,
                   device.is_emulated ? " (emulated on the CPU: not a GPU timing)" : "", measured_ms, o.measure,
-                  o.warmup);
+                  o.warmup, o.cuda_graph ? ", CUDA graph replays" : "");
     }
   }
 }
@@ -368,6 +372,7 @@ int run(int argc, char** argv) {
     options.max_width = o.width;
     options.precision = o.precision;
     options.fuse_blocks = o.fuse_blocks ? 1 : 0;
+    options.cuda_graph = o.cuda_graph ? 1 : 0;
     if (m2u_engine_create(model, &options, &engine) != M2U_OK ||
         m2u_engine_work_model(engine, &request, &work) != M2U_OK) {
       std::fprintf(stderr, "m2u_bench: %s\n", m2u_last_error());

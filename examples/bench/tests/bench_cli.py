@@ -102,6 +102,10 @@ j = model_json("--size", "40x24", "--measure", "2", "--warmup", "1")
 m = j["measured"]
 check(m is not None and m["runs"] == 2 and m["median_ms"] > 0, "measured")
 check(m is not None and m["emulated"] == (flavour == "emu"), "measured.emulated in the %s flavour" % flavour)
+check(m is not None and m["cuda_graph"] is False, "measured without a graph")
+j = model_json("--size", "40x24", "--measure", "2", "--warmup", "1", "--cuda-graph")
+m = j["measured"]
+check(m is not None and m["cuda_graph"] is True and m["median_ms"] > 0, "measured with --cuda-graph")
 
 # The text table says it is a model.
 r = run("--model", model, "--size", "80x48")
@@ -123,6 +127,8 @@ r = run("--model", model, "--train", "--size", "80x48", "--device-profile", "tx2
 check(r.returncode == 1 and "m2u_trainer_work_model: no device profile 'tx2'" in r.stderr, "training, unknown profile: " + r.stderr)
 r = run("--model", model, "--train", "--fuse-blocks")
 check(r.returncode == 2 and "--fuse-blocks is for the forward" in r.stderr, "--train --fuse-blocks")
+r = run("--model", model, "--train", "--cuda-graph")
+check(r.returncode == 2 and "--cuda-graph is for the forward" in r.stderr, "--train --cuda-graph")
 r = run("--size", "80x48")
 check(r.returncode == 2 and "--model is required" in r.stderr, "no model")
 r = run("--model", os.path.join(work, "missing.m2u"))
