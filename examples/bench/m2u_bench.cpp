@@ -6,12 +6,15 @@
 //   m2u_bench --model M.m2u [--size WxH] [--batch N] [--precision fp32|fp16|int8]
 //             [--device-profile nano|xavier-nx|orin-nano] [--input u8|u16|f32]
 //             [--train [--schedule decoder|decoder-last|decoder-project] [--loss bce|bce+dice]]
-//             [--fuse-blocks] [--cuda-graph] [--measure N [--warmup K]] [--json] [--list-profiles]
+//             [--fuse-blocks] [--cuda-graph] [--measure N [--warmup K] [--per-launch]] [--json]
+//             [--list-profiles]
 //
 // The modeled figures are a roofline floor on the named profile, never a
 // timing. --measure times N runs after K warm-ups (median, end to end:
 // upload, network, download) on this machine's device; in the emu flavour
-// that device is the CPU and the figure is labelled emulated. Exit status
+// that device is the CPU and the figure is labelled emulated. --per-launch
+// also times every row with CUDA events (m2u_engine_layer_times, a second
+// engine with time_layers), the median of the same N runs beside the model. Exit status
 // 0, 1 on a failed call, 2 on bad usage.
 #include <algorithm>
 #include <chrono>
@@ -29,13 +32,16 @@ const char kUsage[] =
     "usage: m2u_bench --model M.m2u [--size WxH] [--batch N] [--precision fp32|fp16|int8]\n"
     "                 [--device-profile nano|xavier-nx|orin-nano] [--input u8|u16|f32]\n"
     "                 [--train [--schedule decoder|decoder-last|decoder-project] [--loss bce|bce+dice]]\n"
-    "                 [--fuse-blocks] [--cuda-graph] [--measure N [--warmup K]] [--json] [--list-profiles]\n"
+    "                 [--fuse-blocks] [--cuda-graph] [--measure N [--warmup K] [--per-launch]] [--json]\n"
+    "                 [--list-profiles]\n"
     "Prints the work model of one forward (or, with --train, one decoder fine-tuning step) per\n"
     "launch: FLOPs, minimal DRAM bytes and modeled microseconds on the profile (default nano),\n"
     "and the totals. Modeled figures are a roofline floor, not a timing. --measure N times N\n"
     "forwards end to end after K warm-ups (default 3) on this machine's device (emulated in the\n"
     "emu flavour). --fuse-blocks: the engine with its encoder blocks fused (fp32). --cuda-graph:\n"
     "the measured engine replays each run as a CUDA graph (compare with modeled_graph_ms).\n"
+    "--per-launch: with --measure, also each row's median device time (CUDA events), beside its\n"
+    "modeled time.\n"
     "Defaults: 512x512, batch 1, fp32, u8 input.\n";
 
 struct Options {
@@ -48,7 +54,7 @@ struct Options {
   m2u_train_schedule schedule = M2U_TRAIN_DECODER;
   m2u_train_loss loss = M2U_LOSS_BCE;
   int measure = 0, warmup = 3;
-  bool json = false, list_profiles = false, fuse_blocks = false, cuda_graph = false;
+  bool json = false, list_profiles = false, fuse_blocks = false, cuda_graph = false, per_launch = false;
 };
 
 bool parse_size(const std::string& text, int* width, int* height) {
@@ -132,6 +138,8 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
       o->fuse_blocks = true;
     } else if (arg == "--cuda-graph") {
       o->cuda_graph = true;
+    } else if (arg == "--per-launch") {
+      o->per_launch = true;
     } else if (arg == "--train") {
       o->train = true;
     } else if (arg == "--json") {
@@ -149,7 +157,14 @@ bool parse(int argc, char** argv, Options* o, std::string* error) {
   else if (o->train && o->measure > 0) *error = "--measure times forwards; it does not combine with --train";
   else if (o->train && o->fuse_blocks) *error = "--fuse-blocks is for the forward; the trainer keeps every block";
   else if (o->train && o->cuda_graph) *error = "--cuda-graph is for the forward's measurement";
+  else if (o->per_launch && o->measure == 0) *error = "--per-launch needs --measure N";
   return error->empty();
+}
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.9g", value);
+  return text;
 }
 
 std::string json_string(const char* text) {
@@ -200,50 +215,88 @@ int list_profiles(bool json) {
   return 0;
 }
 
+// A synthetic frame of the options' size and dtype in host memory, and its
+// probabilities.
+struct Frame {
+  std::vector<unsigned char> values;
+  std::vector<float> probabilities;
+  m2u_image in, out;
+  explicit Frame(const Options& o) {
+    const size_t count = static_cast<size_t>(o.batch) * o.height * o.width;
+    const size_t value_bytes = o.input == M2U_DTYPE_U8 ? 1 : o.input == M2U_DTYPE_U16 ? 2 : 4;
+    values.resize(count * value_bytes);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<unsigned char>((i * 37 + i / 4096) & 0x7f);
+    if (o.input == M2U_DTYPE_F32) {
+      std::vector<float> f(count);
+      for (size_t i = 0; i < count; ++i) f[i] = static_cast<float>(values[i]) / 127.0f;
+      std::memcpy(values.data(), f.data(), f.size() * sizeof(float));
+    }
+    probabilities.resize(count);
+    std::memset(&in, 0, sizeof(in));
+    in.data = values.data();
+    in.memory = M2U_MEMORY_HOST;
+    in.dtype = o.input;
+    in.batch = o.batch;
+    in.channels = 1;
+    in.height = o.height;
+    in.width = o.width;
+    out = in;
+    out.data = probabilities.data();
+    out.dtype = M2U_DTYPE_F32;
+  }
+};
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
 // The median milliseconds of `runs` forwards after `warmup` ones, end to end
 // (host frame in, host probabilities out, the engine's stream synchronised).
 bool measure(m2u_engine* engine, const Options& o, double* median_ms, std::string* error) {
-  const size_t values = static_cast<size_t>(o.batch) * o.height * o.width;
-  const size_t value_bytes = o.input == M2U_DTYPE_U8 ? 1 : o.input == M2U_DTYPE_U16 ? 2 : 4;
-  std::vector<unsigned char> frame(values * value_bytes);
-  for (size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<unsigned char>((i * 37 + i / 4096) & 0x7f);
-  if (o.input == M2U_DTYPE_F32) {
-    std::vector<float> f(values);
-    for (size_t i = 0; i < values; ++i) f[i] = static_cast<float>(frame[i]) / 127.0f;
-    std::memcpy(frame.data(), f.data(), f.size() * sizeof(float));
-  }
-  std::vector<float> probabilities(values);
-  m2u_image in;
-  std::memset(&in, 0, sizeof(in));
-  in.data = frame.data();
-  in.memory = M2U_MEMORY_HOST;
-  in.dtype = o.input;
-  in.batch = o.batch;
-  in.channels = 1;
-  in.height = o.height;
-  in.width = o.width;
-  m2u_image out = in;
-  out.data = probabilities.data();
-  out.dtype = M2U_DTYPE_F32;
+  Frame frame(o);
   std::vector<double> times;
   for (int i = 0; i < o.warmup + o.measure; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    if (m2u_engine_run(engine, &in, &out) != M2U_OK || m2u_engine_synchronize(engine) != M2U_OK) {
+    if (m2u_engine_run(engine, &frame.in, &frame.out) != M2U_OK || m2u_engine_synchronize(engine) != M2U_OK) {
       *error = m2u_engine_last_error(engine);
       return false;
     }
     const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
     if (i >= o.warmup) times.push_back(took.count());
   }
-  std::sort(times.begin(), times.end());
-  *median_ms = times[times.size() / 2];
+  *median_ms = median(times);
   return true;
 }
 
-// memory_mb: the engine's arena (inference) or the trainer's own device
+// Per row of the work model, the median microseconds of the same runs on an
+// engine with time_layers (m2u_engine_layer_times).
+bool measure_rows(m2u_engine* timed, const Options& o, std::vector<double>* row_us, std::string* error) {
+  Frame frame(o);
+  std::vector<std::vector<double>> runs;
+  for (int i = 0; i < o.warmup + o.measure; ++i) {
+    int count = 0;
+    if (m2u_engine_run(timed, &frame.in, &frame.out) != M2U_OK ||
+        m2u_engine_layer_times(timed, nullptr, 0, &count) != M2U_OK) {
+      *error = m2u_engine_last_error(timed);
+      return false;
+    }
+    std::vector<double> ms(count);
+    m2u_engine_layer_times(timed, ms.data(), count, &count);
+    if (i >= o.warmup) runs.push_back(ms);
+  }
+  row_us->clear();
+  for (size_t r = 0; r < runs.front().size(); ++r) {
+    std::vector<double> values;
+    for (const std::vector<double>& run : runs) values.push_back(1e3 * run[r]);
+    row_us->push_back(median(values));
+  }
+  return true;
+}
+
 // memory (training; its engine's arena is not counted).
 void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_profile& profile, double memory_mb,
-                const m2u_device_info& device, double measured_ms) {
+                const m2u_device_info& device, double measured_ms, const std::vector<double>& measured_row_us) {
   int rows = 0;
   m2u_work_model_row_count(work, &rows);
   m2u_work_row total;
@@ -263,8 +316,8 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
     std::printf("%s of %s, %d x %d x %d, %s, on the %s profile (%s)\nmodeled: a roofline floor, not a timing\n\n",
                 o.train ? "training step" : "forward", o.model.c_str(), o.batch, o.height, o.width,
                 precision_name(o.precision), profile.name, profile.description);
-    std::printf("%-40s %-20s %-5s %5s %14s %9s %9s %9s %9s %-7s\n", "layer", "kernel", "arith", "n", "out shape",
-                "MFLOP", "MB read", "MB wrote", "us", "bound");
+    std::printf("%-40s %-20s %-5s %5s %14s %9s %9s %9s %9s %-7s%s\n", "layer", "kernel", "arith", "n", "out shape",
+                "MFLOP", "MB read", "MB wrote", "us", "bound", measured_row_us.empty() ? "" : "  measured us");
   }
   for (int i = 0; i < rows; ++i) {
     m2u_work_row r;
@@ -274,17 +327,20 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
       std::printf("  {\"layer\": %s, \"kernel\": %s, \"arithmetic\": \"%s\", \"launches\": %lld, \"batch\": %d, "
                   "\"height\": %d, \"width\": %d, \"in_channels\": %d, \"out_channels\": %d, \"flops\": %.0f, "
                   "\"bytes_read\": %.0f, \"bytes_written\": %.0f, \"compute_us\": %.9g, \"dram_us\": %.9g, "
-                  "\"overhead_us\": %.9g, \"modeled_us\": %.9g, \"bound\": \"%s\"}%s\n",
+                  "\"overhead_us\": %.9g, \"modeled_us\": %.9g, \"bound\": \"%s\", \"measured_us\": %s}%s\n",
                   json_string(r.layer).c_str(), json_string(r.kernel).c_str(), r.arithmetic, r.launches, r.batch,
                   r.height, r.width, r.in_channels, r.out_channels, 2.0 * r.multiply_adds, r.bytes_read,
                   r.bytes_written, r.compute_us, r.dram_us, r.overhead_us, r.modeled_us, r.bound,
+                  i < static_cast<int>(measured_row_us.size()) ? number(measured_row_us[i]).c_str() : "null",
                   i + 1 < rows ? "," : "");
     } else {
       char shape[32] = "";
       if (r.height > 0) std::snprintf(shape, sizeof(shape), "%dx%dx%d", r.height, r.width, r.out_channels);
-      std::printf("%-40.40s %-20.20s %-5s %5lld %14s %9.2f %9.3f %9.3f %9.1f %-7s\n", r.layer, r.kernel,
+      std::printf("%-40.40s %-20.20s %-5s %5lld %14s %9.2f %9.3f %9.3f %9.1f %-7s", r.layer, r.kernel,
                   r.arithmetic, r.launches, shape, 2.0 * r.multiply_adds / 1e6, r.bytes_read / 1e6,
                   r.bytes_written / 1e6, r.modeled_us, r.bound);
+      if (i < static_cast<int>(measured_row_us.size())) std::printf("  %11.1f", measured_row_us[i]);
+      std::printf("\n");
     }
   }
   if (o.json) {
@@ -295,10 +351,11 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
                 total.overhead_us / 1e3, total.modeled_us / 1e3,
                 (total.modeled_us - total.overhead_us * (1.0 - profile.graph_launch_us / profile.launch_us)) / 1e3);
     if (measured_ms >= 0) {
-      std::printf(" \"measured\": {\"device\": %s, \"emulated\": %s, \"cuda_graph\": %s, \"runs\": %d, "
-                  "\"warmup\": %d, \"median_ms\": %.4f}\n}\n",
+      std::printf(" \"measured\": {\"device\": %s, \"emulated\": %s, \"cuda_graph\": %s, \"per_launch\": %s, "
+                  "\"runs\": %d, \"warmup\": %d, \"median_ms\": %.4f}\n}\n",
                   json_string(device.name).c_str(), device.is_emulated ? "true" : "false",
-                  o.cuda_graph ? "true" : "false", o.measure, o.warmup, measured_ms);
+                  o.cuda_graph ? "true" : "false", measured_row_us.empty() ? "false" : "true", o.measure, o.warmup,
+                  measured_ms);
     } else {
       std::printf(" \"measured\": null\n}\n");
     }
@@ -311,6 +368,10 @@ void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_p
       std::printf("measured on %s%s: %.2f ms (median of %d after %d warm-up runs, end to end%s)\n", device.name,
                   device.is_emulated ? " (emulated on the CPU: not a GPU timing)" : "", measured_ms, o.measure,
                   o.warmup, o.cuda_graph ? ", CUDA graph replays" : "");
+      if (!measured_row_us.empty()) {
+        std::printf("measured us per row: the median of the same runs on an engine with events between its "
+                    "layers%s\n", device.is_emulated ? " (the CPU's time)" : "");
+      }
     }
   }
 }
@@ -344,6 +405,7 @@ int run(int argc, char** argv) {
   m2u_trainer* trainer = nullptr;
   size_t arena = 0;
   double measured_ms = -1.0;
+  std::vector<double> measured_row_us;
   int status = 0;
   if (o.train) {
     m2u_trainer_options options;
@@ -383,6 +445,20 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "m2u_bench: measuring: %s\n", error.c_str());
       status = 1;
     }
+    if (status == 0 && o.per_launch) {
+      // A second engine: its events must not weigh on the end-to-end figure.
+      options.cuda_graph = 0;
+      options.time_layers = 1;
+      m2u_engine* timed = nullptr;
+      if (m2u_engine_create(model, &options, &timed) != M2U_OK) {
+        std::fprintf(stderr, "m2u_bench: %s\n", m2u_last_error());
+        status = 1;
+      } else if (!measure_rows(timed, o, &measured_row_us, &error)) {
+        std::fprintf(stderr, "m2u_bench: measuring each launch: %s\n", error.c_str());
+        status = 1;
+      }
+      m2u_engine_destroy(timed);
+    }
   }
   if (status == 0) {
     m2u_device_profile profile;
@@ -391,7 +467,7 @@ int run(int argc, char** argv) {
     m2u_device_info device;
     std::memset(&device, 0, sizeof(device));
     if (o.measure > 0) m2u_query_device(0, &device);
-    print_rows(work, o, profile, arena / 1048576.0, device, measured_ms);
+    print_rows(work, o, profile, arena / 1048576.0, device, measured_ms, measured_row_us);
   }
   m2u_work_model_destroy(work);
   m2u_trainer_destroy(trainer);

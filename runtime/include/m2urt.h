@@ -175,6 +175,9 @@ typedef struct m2u_engine_options {
                               stay outside the graph. The stream (options.stream) must not be
                               the legacy default stream nor be captured by the caller. Any
                               precision (default 0) */
+  int time_layers;         /* 1: every run records CUDA events between its layers, for
+                              m2u_engine_layer_times (a little host work a layer; not with
+                              cuda_graph, which it refuses) (default 0) */
 } m2u_engine_options;
 
 /* Fills the first `size` bytes of *options with the defaults above and sets
@@ -744,6 +747,17 @@ M2U_API m2u_status m2u_engine_work_model(const m2u_engine* engine, const m2u_wor
 M2U_API m2u_status m2u_trainer_work_model(const m2u_trainer* trainer, const m2u_work_request* request,
                                           m2u_work_model** model);
 M2U_API void m2u_work_model_destroy(m2u_work_model* model);
+
+/* Measured beside modeled: the device milliseconds of each row of
+ * m2u_engine_work_model for the last run's frame, in the same order (the
+ * input statistics' row first when the model standardises per image, then
+ * one row per layer), from CUDA events recorded between the layers on the
+ * engine's stream (in the emu flavour, the CPU's time: not a GPU timing).
+ * Waits for that run. *count = the number of rows; up to `capacity` values
+ * are written to milliseconds (which may be NULL to ask the count).
+ * M2U_ERROR_INVALID_ARGUMENT without m2u_engine_options.time_layers or
+ * before the first run. */
+M2U_API m2u_status m2u_engine_layer_times(m2u_engine* engine, double* milliseconds, int capacity, int* count);
 
 typedef struct m2u_work_row {
   size_t struct_size;      /* set by the caller: sizeof(m2u_work_row) */

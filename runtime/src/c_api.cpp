@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "c_api_support.h"
 #include "engine.h"
@@ -42,6 +43,7 @@ m2u_status create_engine(const m2u_model* model, const m2u_engine_options& optio
     engine_options.stream = static_cast<cudaStream_t>(options.stream);
     engine_options.fuse_blocks = options.fuse_blocks != 0;
     engine_options.cuda_graph = options.cuda_graph != 0;
+    engine_options.time_layers = options.time_layers != 0;
     m2u_status status = M2U_OK;
     std::string error;
     std::unique_ptr<m2u::Engine> created = m2u::Engine::create(model->model, engine_options, &status, &error);
@@ -187,6 +189,22 @@ m2u_status m2u_engine_query(m2u_engine* engine, int* done) {
   if (!engine || !done) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_query: NULL argument");
   engine->message.clear();
   return engine->engine->query(done);
+}
+
+m2u_status m2u_engine_layer_times(m2u_engine* engine, double* milliseconds, int capacity, int* count) {
+  if (!engine || !count) return set_last_error(M2U_ERROR_INVALID_ARGUMENT, "m2u_engine_layer_times: NULL argument");
+  engine->message.clear();
+  if (capacity < 0 || (capacity > 0 && !milliseconds)) {
+    engine->message = "m2u_engine_layer_times: capacity " + std::to_string(capacity) + " with " +
+                      (milliseconds ? "an array" : "a NULL array");
+    return M2U_ERROR_INVALID_ARGUMENT;
+  }
+  std::vector<double> times;
+  const m2u_status status = engine->engine->layer_times(&times);
+  if (status != M2U_OK) return status;
+  *count = static_cast<int>(times.size());
+  for (int i = 0; i < capacity && i < *count; ++i) milliseconds[i] = times[i];
+  return M2U_OK;
 }
 
 const char* m2u_engine_last_error(const m2u_engine* engine) {

@@ -3,9 +3,12 @@
 // its rows are the launches a run makes (the emulator counts them) in every
 // precision; its multiply-adds are M2UNET.md's; FP16's half-storage layers
 // move exactly half of FP32's bytes; the modeled time follows the profile's
-// formula; bad requests are refused naming the numbers.
+// formula; bad requests are refused naming the numbers; the measured
+// layer times (time_layers) come one per row.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -355,4 +358,81 @@ TEST_CASE("the C API's fuse_blocks: FP32 engines plan fused steps and name them;
     CHECK(std::string(m2u_last_error()).find("fused blocks run in FP32 engines only") != std::string::npos);
   }
   m2u_model_destroy(model);
+}
+
+TEST_CASE("C API: m2u_engine_layer_times gives one measured time per work-model row, beside it") {
+  for (const char* fixture : {"cin1_relu.m2u", "cin3_relu6.m2u"}) {  // with the statistics' row, and without
+    CAPTURE(std::string(fixture));
+    m2u_model* model = nullptr;
+    REQUIRE(m2u_model_load(engine_test::fixture_path(fixture).c_str(), &model) == M2U_OK);
+    m2u_engine_options options;
+    m2u_engine_options_init(&options);
+    CHECK(options.time_layers == 0);
+    options.max_height = 48;
+    options.max_width = 64;
+    m2u_engine* untimed = nullptr;
+    REQUIRE(m2u_engine_create(model, &options, &untimed) == M2U_OK);
+    int count = -1;
+    CHECK(m2u_engine_layer_times(untimed, nullptr, 0, &count) == M2U_ERROR_INVALID_ARGUMENT);
+    CHECK(std::string(m2u_engine_last_error(untimed)).find("without time_layers") != std::string::npos);
+    m2u_engine_destroy(untimed);
+    options.time_layers = 1;
+    options.cuda_graph = 1;
+    m2u_engine* engine = nullptr;
+    CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
+    CHECK(std::string(m2u_last_error()).find("time_layers and cuda_graph exclude each other") != std::string::npos);
+    options.cuda_graph = 0;
+    REQUIRE(m2u_engine_create(model, &options, &engine) == M2U_OK);
+    CHECK(m2u_engine_layer_times(engine, nullptr, 0, &count) == M2U_ERROR_INVALID_ARGUMENT);
+    CHECK(std::string(m2u_engine_last_error(engine)).find("no run yet") != std::string::npos);
+
+    const int h = 37, w = 53;
+    std::vector<uint8_t> frame(h * w);
+    for (size_t i = 0; i < frame.size(); ++i) frame[i] = static_cast<uint8_t>(i * 29 % 256);
+    std::vector<float> out(h * w);
+    const m2u_image in = engine_test::host_image(frame.data(), M2U_DTYPE_U8, 1, 1, h, w);
+    m2u_image result = engine_test::host_image(out.data(), M2U_DTYPE_F32, 1, 1, h, w);
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(m2u_engine_run(engine, &in, &result) == M2U_OK);
+    const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+
+    m2u_work_request request;
+    m2u_work_request_init(&request);
+    request.height = h;
+    request.width = w;
+    m2u_work_model* work = nullptr;
+    REQUIRE(m2u_engine_work_model(engine, &request, &work) == M2U_OK);
+    int rows = 0;
+    REQUIRE(m2u_work_model_row_count(work, &rows) == M2U_OK);
+    REQUIRE(m2u_engine_layer_times(engine, nullptr, 0, &count) == M2U_OK);
+    CHECK(count == rows);
+    std::vector<double> ms(count + 2, -1.0);
+    REQUIRE(m2u_engine_layer_times(engine, ms.data(), count, &count) == M2U_OK);
+    CHECK(ms[count] == -1.0);  // nothing past the capacity
+    double sum = 0.0;
+    for (int i = 0; i < count; ++i) {
+      CAPTURE(i);
+      CHECK(std::isfinite(ms[i]));
+      CHECK(ms[i] >= 0.0);
+      sum += ms[i];
+    }
+    // The layers lie inside the run (the event clock and the wall clock
+    // differ by their resolutions).
+    CHECK(sum <= wall_ms + 1.0);
+#if defined(M2U_FLAVOUR_EMU)
+    // Emulated layers take the CPU's time: the first 1x1 conv takes some.
+    m2u_work_row row;
+    row.struct_size = sizeof(row);
+    double conv_ms = 0.0;
+    for (int i = 0; i < rows; ++i) {
+      REQUIRE(m2u_work_model_get_row(work, i, &row) == M2U_OK);
+      if (std::string(row.kernel) == "1x1 conv") conv_ms += ms[i];
+    }
+    CHECK(conv_ms > 0.0);
+#endif
+    CHECK(m2u_engine_layer_times(engine, ms.data(), -1, &count) == M2U_ERROR_INVALID_ARGUMENT);
+    m2u_work_model_destroy(work);
+    m2u_engine_destroy(engine);
+    m2u_model_destroy(model);
+  }
 }

@@ -183,10 +183,59 @@ PY
 done
 echo "]" >>"$OUT/bench.json"
 
+# ---- per launch: CUDA events between the layers, beside each row's model
 {
   echo
-  echo "Not measured by this suite yet: per-launch times (CUDA events per kernel), the whole-network"
-  echo "comparison with the emulation's output, cuDNN / cuBLAS rivals."
+  echo "## Per launch, 512x512 (m2u_bench --per-launch: median of 20 runs; the 12 slowest rows)"
+  echo
+  echo "| precision | layer | kernel | MB | modeled on the Nano, us | measured here, us |"
+  echo "|---|---|---|---:|---:|---:|"
+} >>"$REPORT"
+for precision in fp32 fp16; do
+  if json="$(timeout 60 "$BENCH" --model "$MODEL" --precision "$precision" --json --measure 20 --warmup 5 \
+             --per-launch 2>>"$OUT/build.log")"; then
+    echo "$json" >"$OUT/per_launch_$precision.json"
+    "$PYTHON" - "$precision" "$json" >>"$REPORT" <<'PY'
+import json, sys
+precision, j = sys.argv[1], json.loads(sys.argv[2])
+rows = sorted(j["launches"], key=lambda r: -(r["measured_us"] or 0))[:12]
+for r in rows:
+    print("| %s | %s | %s | %.2f | %.1f | %.1f |" % (precision, r["layer"] or "-", r["kernel"],
+          (r["bytes_read"] + r["bytes_written"]) / 1e6, r["modeled_us"], r["measured_us"]))
+PY
+  else
+    echo "| $precision | | | | | FAILED (build.log) |" >>"$REPORT"
+    failures=$((failures + 1))
+  fi
+done
+
+# ---- kernels against their rivals (bench/kernels: validated, then timed)
+# Google Benchmark: the machine's own, else build/device_deps' copy of
+# Debian's; the build above left it out, this adds the one target.
+KBENCH="$BUILD/bench/bench_kernels"
+if ! cmake -S "$ROOT" -B "$BUILD" -DM2U_BUILD_BENCH=ON >"$OUT/bench_build.log" 2>&1 ||
+   ! cmake --build "$BUILD" -j "$JOBS" --target bench_kernels >>"$OUT/bench_build.log" 2>&1; then
+  echo "FAILED: building bench_kernels (bench_build.log)" >>"$REPORT"
+  failures=$((failures + 1))
+fi
+{
+  echo
+  echo "## Kernels and rivals (bench_kernels: each validated against the CPU reference first)"
+  echo
+  echo '```'
+} >>"$REPORT"
+if [[ -x "$KBENCH" ]] && timeout 120 "$KBENCH" --benchmark_min_time=0.05 --benchmark_out="$OUT/bench_kernels.json" \
+     --benchmark_out_format=json >"$OUT/bench_kernels.txt" 2>&1 && ! grep -q "ERROR OCCURRED" "$OUT/bench_kernels.txt"; then
+  grep -E "^(pointwise|depthwise|fused|upsample|rival)/" "$OUT/bench_kernels.txt" >>"$REPORT"
+else
+  tail -20 "$OUT/bench_kernels.txt" >>"$REPORT"
+  failures=$((failures + 1))
+fi
+echo '```' >>"$REPORT"
+
+{
+  echo
+  echo "Not measured by this suite yet: the whole-network comparison with the emulation's output."
   echo
   echo "Finished in $(elapsed) s: $( ((failures == 0)) && echo "all passed" || echo "$failures stage(s) FAILED")."
 } >>"$REPORT"

@@ -106,6 +106,13 @@ check(m is not None and m["cuda_graph"] is False, "measured without a graph")
 j = model_json("--size", "40x24", "--measure", "2", "--warmup", "1", "--cuda-graph")
 m = j["measured"]
 check(m is not None and m["cuda_graph"] is True and m["median_ms"] > 0, "measured with --cuda-graph")
+check(all(row["measured_us"] is None for row in j["launches"]), "no per-launch times without --per-launch")
+j = model_json("--size", "40x24", "--measure", "2", "--warmup", "1", "--per-launch")
+m = j["measured"]
+check(m is not None and m["per_launch"] is True, "measured.per_launch")
+times = [row["measured_us"] for row in j["launches"]]
+check(len(times) > 40 and all(t is not None and t >= 0 for t in times), "a measured time per launch row: %s" % times[:5])
+check(sum(times) / 1e3 <= m["median_ms"] * 1.5 + 1.0, "the rows' times %.3f ms fit the end-to-end %.3f ms" % (sum(times) / 1e3, m["median_ms"]))
 
 # The text table says it is a model.
 r = run("--model", model, "--size", "80x48")
@@ -127,6 +134,8 @@ r = run("--model", model, "--train", "--size", "80x48", "--device-profile", "tx2
 check(r.returncode == 1 and "m2u_trainer_work_model: no device profile 'tx2'" in r.stderr, "training, unknown profile: " + r.stderr)
 r = run("--model", model, "--train", "--fuse-blocks")
 check(r.returncode == 2 and "--fuse-blocks is for the forward" in r.stderr, "--train --fuse-blocks")
+r = run("--model", model, "--per-launch")
+check(r.returncode == 2 and "--per-launch needs --measure N" in r.stderr, "--per-launch without --measure")
 r = run("--model", model, "--train", "--cuda-graph")
 check(r.returncode == 2 and "--cuda-graph is for the forward" in r.stderr, "--train --cuda-graph")
 r = run("--size", "80x48")

@@ -101,6 +101,11 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
                       (options.keep_decoder_activations ? ", decoder activations kept for training" : "") +
                       "): there is no FP16 or INT8 fused kernel yet");
   }
+  if (options.time_layers && options.cuda_graph) {
+    return refuse(M2U_ERROR_INVALID_ARGUMENT,
+                  "engine options: time_layers and cuda_graph exclude each other (the layers' events would be "
+                  "recorded inside the graph)");
+  }
   e.use_graph_ = options.cuda_graph;
   const size_t element = precision == M2U_PRECISION_FP16 ? sizeof(__half)
                          : precision == M2U_PRECISION_INT8 ? sizeof(int8_t)
@@ -206,6 +211,12 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
              "uploading INT8 weights"))) {
     return nullptr;
   }
+  if (options.time_layers) {
+    e.layer_events_.assign(e.plan_.steps.size() + 2, nullptr);
+    for (cudaEvent_t& event : e.layer_events_) {
+      if (!cuda(cudaEventCreate(&event), "creating the layer timing events")) return nullptr;
+    }
+  }
   e.given_statistics_.assign(2 * static_cast<size_t>(options.max_batch), 0.0f);
   *status = M2U_OK;
   return engine;
@@ -222,6 +233,9 @@ Engine::~Engine() {
   cudaFree(statistics_);
   cudaFree(nonfinite_counts_);
   cudaFreeHost(nonfinite_counts_host_);
+  for (cudaEvent_t event : layer_events_) {
+    if (event) cudaEventDestroy(event);
+  }
   if (owns_stream_) cudaStreamDestroy(stream_);
 }
 
@@ -503,6 +517,8 @@ bool Engine::GraphLayout::operator==(const GraphLayout& o) const {
 m2u_status Engine::launch_steps_for_precision(const PixelImage& pixels, const ProbabilityImage& probabilities,
                                               unsigned long long* counts, int batch, int padded_height,
                                               int padded_width, bool with_output) {
+  const cudaError_t timed = record_layer_event(0);
+  if (timed != cudaSuccess) return cuda_failure("recording a layer timing event", timed);
   const m2u_status statistics = compute_statistics(pixels);
   if (statistics != M2U_OK) return statistics;
   return precision_ == M2U_PRECISION_FP16
@@ -544,7 +560,10 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
                                 unsigned long long* nonfinite_counts, int batch, int padded_height,
                                 int padded_width, bool with_output) {
   const ProfileRange forward("m2u forward");
+  size_t step_index = 0;
   for (const PlannedStep& step : plan_.steps) {
+    const cudaError_t timed = record_layer_event(++step_index);
+    if (timed != cudaSuccess) return cuda_failure("recording a layer timing event", timed);
     if (step.kind == StepKind::kOutput && !with_output) continue;
     const ProfileRange range(step.label.c_str());
     const TensorView<T> out =
@@ -596,6 +615,32 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
     }
     if (status == cudaSuccess && step.output.buffer >= 0) status = observe(step, out);
     if (status != cudaSuccess) return cuda_failure(step.label.c_str(), status);
+  }
+  const cudaError_t timed = record_layer_event(step_index + 1);
+  if (timed != cudaSuccess) return cuda_failure("recording a layer timing event", timed);
+  layer_events_recorded_ = !layer_events_.empty();
+  return M2U_OK;
+}
+
+cudaError_t Engine::record_layer_event(size_t index) {
+  if (layer_events_.empty()) return cudaSuccess;
+  return cudaEventRecord(layer_events_[index], stream_);
+}
+
+m2u_status Engine::layer_times(std::vector<double>* milliseconds) {
+  last_error_.clear();
+  if (layer_events_.empty()) {
+    return fail(M2U_ERROR_INVALID_ARGUMENT, "layer times: the engine was created without time_layers");
+  }
+  if (!layer_events_recorded_) return fail(M2U_ERROR_INVALID_ARGUMENT, "layer times: no run yet");
+  const cudaError_t waited = cudaEventSynchronize(layer_events_.back());
+  if (waited != cudaSuccess) return cuda_failure("waiting for the last run's timing events", waited);
+  milliseconds->clear();
+  for (size_t i = normalization_.per_image_standardize ? 0 : 1; i + 1 < layer_events_.size(); ++i) {
+    float ms = 0.0f;
+    const cudaError_t elapsed = cudaEventElapsedTime(&ms, layer_events_[i], layer_events_[i + 1]);
+    if (elapsed != cudaSuccess) return cuda_failure("reading the layer timing events", elapsed);
+    milliseconds->push_back(ms);
   }
   return M2U_OK;
 }

@@ -57,6 +57,9 @@ struct EngineOptions {
   // copies (frames in, results out, given statistics, the non-finite
   // counters) stay outside the graph. Not with a step observer.
   bool cuda_graph = false;
+  // CUDA events around every step of each run (layer_times); not with
+  // cuda_graph (events would be inside the graph).
+  bool time_layers = false;
 };
 
 // The frame a work model is for (Engine::work_model): at most the
@@ -100,6 +103,11 @@ class Engine {
   // nullptr: none. The observer must outlive the runs it sees.
   void set_step_observer(StepObserver* observer) { observer_ = observer; }
   cudaStream_t stream() const { return stream_; }
+  // time_layers: the device milliseconds of each row of work_model() for
+  // the last run's frame (the input statistics' row first when the model
+  // standardises per image, then one per step), from the events recorded
+  // between them; waits for that run.
+  m2u_status layer_times(std::vector<double>* milliseconds);
   // Tests: how many graphs the cuda_graph option has captured so far.
   int graph_captures() const { return graph_captures_; }
   // Decoder fine-tuning: the FP32 arena view of a planned view for a frame
@@ -217,6 +225,11 @@ class Engine {
     bool given_statistics;
     bool operator==(const GraphLayout& o) const;
   };
+  // time_layers: event 0 before the statistics, k + 1 before step k, and
+  // one after the last step; recorded by every run.
+  std::vector<cudaEvent_t> layer_events_;
+  bool layer_events_recorded_ = false;
+  cudaError_t record_layer_event(size_t index);
   bool use_graph_ = false;
   CapturedGraph graph_;
   GraphLayout graph_layout_{};
