@@ -79,8 +79,10 @@ cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorVie
 // padded_channels<T>(hidden)], zeros in the padding columns; expand and
 // project 16-byte aligned. Output: the depthwise's ceil(H/stride) x
 // ceil(W/stride) with at most kMaxFusedOutputChannels padded channels.
-// Instantiated for float.
+// At most kMaxFusedInputChannels padded input channels (the chunk's expand
+// rows are staged in shared memory). Instantiated for float.
 constexpr int kMaxFusedOutputChannels = 64;
+constexpr int kMaxFusedInputChannels = 64;
 // Output pixels a side of the fused kernel's tile (the work model counts
 // the expand over these tiles' windows).
 constexpr int kFusedTileOutputs = 8;

@@ -6,7 +6,10 @@
 // model's per-block numbers are in tests/engine/test_fusion_model.cpp).
 //
 // A block of 256 threads owns an 8 x 8 tile of output pixels and walks the
-// hidden (expanded) channels in chunks of 16:
+// hidden (expanded) channels in chunks of 16, the chunk's weights staged in
+// shared memory one phase ahead of their use (StagedWeights below; the
+// record of this change against the version that read them through the
+// texture path: bench/variants/README.md):
 //   1. expand: the tile's input window ((8 - 1) * stride + 3 pixels a side,
 //      the halo recomputed by the neighbouring tiles too) x 16 hidden
 //      channels into shared memory, each thread 4 channels of a pixel;
@@ -53,22 +56,94 @@ __device__ __forceinline__ float dot4(const float (&a)[4], const float4& b) {
   return a[0] * b.x + a[1] * b.y + a[2] * b.z + a[3] * b.w;
 }
 
+// The chunk's weights staged in shared memory (every thread of the block
+// reads the same ones: from shared memory they come at shared-memory
+// latency, not the texture path's):
+//   expand     [kFusedChunk][expand_stride]: the chunk's expand rows, hidden
+//              channel h at row (h % 4) * 4 + h / 4, so that the four rows
+//              a warp reads at once (one per quad of lanes) are adjacent;
+//              expand_stride = 4 * odd puts them in distinct bank groups;
+//   expand_bias [kFusedChunk];
+//   depthwise  [9][kFusedChunk]: tap-major, 4 channels a float4;
+//   depthwise_bias [kFusedChunk];
+//   project    [out_padded][kSharedRow]: the chunk's 16 columns.
+__host__ __device__ constexpr int expand_stride(int expand_row) { return 4 * ((expand_row / 4) | 1); }
+__host__ __device__ constexpr int expand_slot(int h) { return (h % 4) * 4 + h / 4; }
+
+// The parts' places from the base and the expand stride (computed where
+// used: held as pointers they cost sm_53 the registers it lacks).
+struct StagedWeights {
+  float* base;
+  int stride;  // expand_stride(expand_row)
+  __device__ float* expand() const { return base; }
+  __device__ float* expand_bias() const { return base + kFusedChunk * stride; }
+  __device__ float* depthwise() const { return base + kFusedChunk * (stride + 1); }
+  __device__ float* depthwise_bias() const { return base + kFusedChunk * (stride + 10); }
+  __device__ float* project() const { return base + kFusedChunk * (stride + 11); }
+};
+
+__host__ __device__ constexpr int staged_floats(int expand_row, int out_padded) {
+  return kFusedChunk * (expand_stride(expand_row) + 11) + out_padded * kSharedRow;
+}
+
+// Stages what phase `phase` of chunk `chunk` will need (0: the expand's
+// rows and biases; 1: the depthwise taps and biases; 2: the project's
+// columns), zeros past `hidden`. Called by every thread, in a phase whose
+// own reads do not touch what it writes (see the kernel).
+template <typename T>
+__device__ __forceinline__ void stage(const FusedBlockWeights& w, const StagedWeights& staged, int chunk, int phase,
+                                      int out_channels, int out_padded, int tid) {
+  const int hidden = w.hidden_channels;
+  if (phase == 0) {
+    const int quads = w.expand_row / 4;
+    for (int item = tid; item < kFusedChunk * quads; item += kFusedThreads) {
+      const int h = item / quads, c = (item % quads) * 4;
+      const float4 v = chunk + h < hidden
+                           ? __ldg(reinterpret_cast<const float4*>(w.expand_weight +
+                                                                   static_cast<size_t>(chunk + h) * w.expand_row + c))
+                           : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      *reinterpret_cast<float4*>(staged.expand() + expand_slot(h) * staged.stride + c) = v;
+    }
+    if (tid < kFusedChunk) staged.expand_bias()[tid] = chunk + tid < hidden ? __ldg(w.expand_bias + chunk + tid) : 0.0f;
+  } else if (phase == 1) {
+    for (int item = tid; item < 9 * kFusedChunk; item += kFusedThreads) {
+      const int tap = item / kFusedChunk, h = item % kFusedChunk;
+      staged.depthwise()[item] = chunk + h < hidden ? __ldg(w.depthwise_weight + (chunk + h) * 9 + tap) : 0.0f;
+    }
+    if (tid < kFusedChunk) {
+      staged.depthwise_bias()[tid] = chunk + tid < hidden ? __ldg(w.depthwise_bias + chunk + tid) : 0.0f;
+    }
+  } else {
+    // The project rows are padded with zeros up to project_row (a multiple
+    // of 4 >= hidden), and the chunk's columns past it are zeros here.
+    for (int item = tid; item < out_padded * (kFusedChunk / 4); item += kFusedThreads) {
+      const int o = item / (kFusedChunk / 4), k = (item % (kFusedChunk / 4)) * 4;
+      const float4 v = chunk + k < w.project_row && o < out_channels
+                           ? __ldg(reinterpret_cast<const float4*>(w.project_weight +
+                                                                   static_cast<size_t>(o) * w.project_row + chunk + k))
+                           : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+      *reinterpret_cast<float4*>(staged.project() + o * kSharedRow + k) = v;
+    }
+  }
+}
+
 // kQuads: output quads per thread (4 kQuads threads' quads cover the
 // output's padded channels).
 // __launch_bounds__: sm_53 (the Nano) allows 32K registers a block, so 256
 // threads get at most 128 registers each (without the bound ptxas used 138
-// for 4 quads: the launch would fail on the Nano). With 4 quads a thread
-// (64 outputs) it uses 124 on sm_53 and spills nothing on sm_53 .. sm_87;
-// 6 quads (96 outputs) spilled on sm_53, and the widest fused block
-// (conv4.7) has 64 outputs.
+// for 4 quads: the launch would fail on the Nano). The widest fused block
+// (conv4.7) has 64 outputs: 4 quads a thread; 6 (96 outputs) spilled on sm_53.
 template <typename T, int kQuads>
 M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_inverted_residual_fused(TensorView<const T> input, TensorView<T> output,
                                                               TensorView<const T> residual, FusedBlockWeights w,
                                                               int stride) {
   M2U_DYNAMIC_SHARED(float, fused_shared);
   const int side = window_side(stride);
+  const int out_padded = padded_in_device<T>(output.channels);
   float* expanded = fused_shared;                      // [side * side][kSharedRow]
   float* filtered = fused_shared + side * side * kSharedRow;  // [kTilePixels][kSharedRow]
+  const StagedWeights staged{filtered + kTilePixels * kSharedRow, expand_stride(w.expand_row)};
+  const int out_channels = output.channels;
   const int tid = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(blockIdx.z);
   const int tile_y = static_cast<int>(blockIdx.y) * kFusedTile;
@@ -85,85 +160,92 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_invert
     M2U_UNROLL
     for (int i = 0; i < 4; ++i) sums[j][i] = 0.0f;
 
+  // Each chunk: phase 1 (expand) reads the staged expand rows and writes the
+  // chunk's project columns; phase 2 (depthwise) reads the taps and stages
+  // the next chunk's expand rows; phase 3 (project) reads the columns and
+  // stages the next chunk's taps. So each staging writes what no thread
+  // reads until after the next barrier.
+  stage<T>(w, staged, 0, 0, out_channels, out_padded, tid);
+  stage<T>(w, staged, 0, 1, out_channels, out_padded, tid);
+  __syncthreads();
   for (int chunk = 0; chunk < hidden; chunk += kFusedChunk) {
     // 1. expand the window's pixels, 4 hidden channels per item.
+    stage<T>(w, staged, chunk, 2, out_channels, out_padded, tid);
     for (int item = tid; item < side * side * 4; item += kFusedThreads) {
-      const int p = item / 4, first = chunk + (item % 4) * 4;
+      const int p = item / 4, quad = item % 4;
       const int iy = window_y + p / side, ix = window_x + p % side;
       float values[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       if (iy >= 0 && iy < input.height && ix >= 0 && ix < input.width) {
         float acc[4];
         M2U_UNROLL
-        for (int i = 0; i < 4; ++i) acc[i] = first + i < hidden ? __ldg(w.expand_bias + first + i) : 0.0f;
+        for (int i = 0; i < 4; ++i) acc[i] = staged.expand_bias()[quad * 4 + i];
         const T* pixel = pixel_at(input, n, iy, ix);
+        const float* rows = staged.expand() + quad * staged.stride;  // slot i * 4 + quad: row 4 quad + i
         for (int c = 0; c < in_padded; c += 4) {
           float x[4];
           load_quad(pixel + c, x);
           M2U_UNROLL
           for (int i = 0; i < 4; ++i) {
-            if (first + i < hidden) {
-              acc[i] += dot4(x, __ldg(reinterpret_cast<const float4*>(
-                                    w.expand_weight + static_cast<size_t>(first + i) * w.expand_row + c)));
-            }
+            acc[i] += dot4(x, *reinterpret_cast<const float4*>(rows + i * 4 * staged.stride + c));
           }
         }
         M2U_UNROLL
-        for (int i = 0; i < 4; ++i) values[i] = first + i < hidden ? activate(acc[i], w.expand_activation) : 0.0f;
+        for (int i = 0; i < 4; ++i) {
+          values[i] = chunk + quad * 4 + i < hidden ? activate(acc[i], w.expand_activation) : 0.0f;
+        }
       }
-      store_quad(expanded + p * kSharedRow + (item % 4) * 4, values);
+      store_quad(expanded + p * kSharedRow + quad * 4, values);
     }
     __syncthreads();
     // 2. depthwise: one thread per tile pixel and 4 hidden channels.
     {
-      const int p = tid / 4, first = chunk + (tid % 4) * 4;
+      const int p = tid / 4, quad = tid % 4;
       const int oy = tile_y + p / kFusedTile, ox = tile_x + p % kFusedTile;
       float values[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       if (oy < output.height && ox < output.width) {
         float acc[4];
-        M2U_UNROLL
-        for (int i = 0; i < 4; ++i) acc[i] = first + i < hidden ? __ldg(w.depthwise_bias + first + i) : 0.0f;
+        load_quad(staged.depthwise_bias() + quad * 4, acc);
         const int base = (p / kFusedTile) * stride * side + (p % kFusedTile) * stride;
         M2U_UNROLL
         for (int tap = 0; tap < 9; ++tap) {
-          float e[4];
-          load_quad(expanded + (base + (tap / 3) * side + tap % 3) * kSharedRow + (tid % 4) * 4, e);
+          float e[4], t[4];
+          load_quad(expanded + (base + (tap / 3) * side + tap % 3) * kSharedRow + quad * 4, e);
+          load_quad(staged.depthwise() + tap * kFusedChunk + quad * 4, t);
           M2U_UNROLL
-          for (int i = 0; i < 4; ++i) {
-            if (first + i < hidden) acc[i] += e[i] * __ldg(w.depthwise_weight + (first + i) * 9 + tap);
-          }
+          for (int i = 0; i < 4; ++i) acc[i] += e[i] * t[i];
         }
         M2U_UNROLL
-        for (int i = 0; i < 4; ++i) values[i] = first + i < hidden ? activate(acc[i], w.depthwise_activation) : 0.0f;
+        for (int i = 0; i < 4; ++i) {
+          values[i] = chunk + quad * 4 + i < hidden ? activate(acc[i], w.depthwise_activation) : 0.0f;
+        }
       }
-      store_quad(filtered + p * kSharedRow + (tid % 4) * 4, values);
+      store_quad(filtered + p * kSharedRow + quad * 4, values);
     }
+    if (chunk + kFusedChunk < hidden) stage<T>(w, staged, chunk + kFusedChunk, 0, out_channels, out_padded, tid);
     __syncthreads();
     // 3. project: this thread's pixel x its output quads, 4 hidden channels
-    // at a time (the weight rows are padded with zeros past `hidden`).
+    // at a time (zeros past `hidden` in the staged columns).
     M2U_UNROLL
     for (int kq = 0; kq < kFusedChunk / 4; ++kq) {
-      const int k = chunk + kq * 4;
-      if (k >= hidden) break;
+      if (chunk + kq * 4 >= hidden) break;
       float d[4];
       load_quad(filtered + q * kSharedRow + kq * 4, d);
       M2U_UNROLL
       for (int j = 0; j < kQuads; ++j) {
         const int first_out = (group + 4 * j) * 4;
+        if (first_out >= out_padded) break;
         M2U_UNROLL
         for (int i = 0; i < 4; ++i) {
-          if (first_out + i < output.channels) {
-            sums[j][i] += dot4(d, __ldg(reinterpret_cast<const float4*>(
-                                      w.project_weight + static_cast<size_t>(first_out + i) * w.project_row + k)));
-          }
+          sums[j][i] += dot4(d, *reinterpret_cast<const float4*>(staged.project() + (first_out + i) * kSharedRow + kq * 4));
         }
       }
     }
-    __syncthreads();  // the next chunk overwrites both tiles
+    if (chunk + kFusedChunk < hidden) stage<T>(w, staged, chunk + kFusedChunk, 1, out_channels, out_padded, tid);
+    __syncthreads();  // the next chunk overwrites the tiles and the columns
   }
 
   const int oy = tile_y + q / kFusedTile, ox = tile_x + q % kFusedTile;
   if (oy >= output.height || ox >= output.width) return;
-  const int out_padded = padded_in_device<T>(output.channels);
   M2U_UNROLL
   for (int j = 0; j < kQuads; ++j) {
     const int first_out = (group + 4 * j) * 4;
@@ -189,7 +271,9 @@ cudaError_t launch_fused(TensorView<const float> input, TensorView<float> output
                   static_cast<unsigned>((output.height + kFusedTile - 1) / kFusedTile),
                   static_cast<unsigned>(output.batch));
   const int side = window_side(stride);
-  const size_t shared = static_cast<size_t>(side * side + kTilePixels) * kSharedRow * sizeof(float);
+  const size_t shared = (static_cast<size_t>(side * side + kTilePixels) * kSharedRow +
+                         staged_floats(weights.expand_row, padded_channels<float>(output.channels))) *
+                        sizeof(float);
   return launch("inverted_residual_fused", kernel_inverted_residual_fused<float, kQuads>, grid, dim3(kFusedThreads),
                 shared, stream, input, output, residual, weights, stride);
 }
@@ -206,6 +290,7 @@ cudaError_t inverted_residual_fused<float>(TensorView<const float> input, Tensor
   if (!valid_view(input) || !valid_view(output) || (stride != 1 && stride != 2) || output.batch != input.batch ||
       output.height != (input.height + stride - 1) / stride || output.width != (input.width + stride - 1) / stride ||
       weights.hidden_channels < 1 || out_padded > kMaxFusedOutputChannels ||
+      padded_channels<float>(input.channels) > kMaxFusedInputChannels ||
       weights.expand_row != padded_channels<float>(input.channels) ||
       weights.project_row != padded_channels<float>(weights.hidden_channels) || !aligned16(weights.expand_weight) ||
       !aligned16(weights.project_weight) || !weights.expand_bias || !weights.depthwise_weight ||

@@ -183,6 +183,14 @@ TEST_CASE("inverted_residual_fused refuses what it cannot run") {
   DeviceBuffer<float> wide(9 * 13 * 68);
   const m2u::TensorView<float> too_wide{wide.data(), 1, 9, 13, 65, 68};
   CHECK(m2u::inverted_residual_fused<float>(input, too_wide, none, good, 1, nullptr) == cudaErrorInvalidValue);
+  // The widest input is 64 channels (its expand rows are staged in shared memory).
+  DeviceBuffer<float> wide_in(9 * 13 * 68), wide_weights(16 * 68);
+  const m2u::TensorView<const float> too_wide_input{wide_in.data(), 1, 9, 13, 65, 68};
+  m2u::FusedBlockWeights wide_rows = good;
+  wide_rows.expand_weight = wide_weights.data();
+  wide_rows.expand_row = 68;
+  CHECK(m2u::inverted_residual_fused<float>(too_wide_input, output, none, wide_rows, 1, nullptr) ==
+        cudaErrorInvalidValue);
   // A residual of another shape.
   const m2u::TensorView<const float> small{in.data(), 1, 8, 13, 8, 8};
   CHECK(m2u::inverted_residual_fused<float>(input, output, small, good, 1, nullptr) == cudaErrorInvalidValue);

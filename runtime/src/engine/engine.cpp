@@ -455,6 +455,7 @@ cudaError_t Engine::depthwise_step<int8_t>(const PlannedStep& step, TensorView<c
 }
 
 static_assert(kMaxFusedBlockOutputs == kMaxFusedOutputChannels, "the plan fuses what the fused kernel takes");
+static_assert(kMaxFusedBlockInputs == kMaxFusedInputChannels, "the plan fuses what the fused kernel takes");
 
 template <typename T>
 cudaError_t Engine::fused_block_step(const PlannedStep&, TensorView<const T>, TensorView<T>, TensorView<const T>) {

@@ -97,7 +97,8 @@ class PlanBuilder {
     const bool wide = float_stage(stage);
     const int out_downscale = downscale * block.stride;
     if (fuse_blocks_ && block.has_expand && !input_is_concat && !wide &&
-        block.hidden_channels <= kMaxFusedHiddenChannels && pad(block.out_channels) <= kMaxFusedBlockOutputs) {
+        block.hidden_channels <= kMaxFusedHiddenChannels && pad(block.out_channels) <= kMaxFusedBlockOutputs &&
+        pad(block.in_channels) <= kMaxFusedBlockInputs) {
       const int expand = block.convs[0], depthwise = block.convs[1], project = block.convs[2];
       plain_input(expand, block.in_channels, false);
       plain_input(project, block.hidden_channels, false);

@@ -25,6 +25,8 @@ namespace m2u {
 // The widest block output a fused step takes (the fused kernel's
 // kMaxFusedOutputChannels; engine.cpp checks that they agree).
 constexpr int kMaxFusedBlockOutputs = 64;
+// And the widest block input (kMaxFusedInputChannels).
+constexpr int kMaxFusedBlockInputs = 64;
 // Fusion pays where a block is DRAM bound: the work model (README
 // "Performance model", tests/engine/test_fusion_model.cpp) with the fused
 // kernel's 8x8 tiles gains for conv2.2 .. conv4.7 (hidden 96 .. 192) and
