@@ -6,6 +6,7 @@
 // weights read and written once.
 #include <cstdint>
 
+#include "conv_kernels.h"
 #include "launch.h"
 #include "launcher_support.h"
 #include "training_kernels.h"
@@ -27,9 +28,11 @@ __global__ void kernel_fold_batch_norm(const float* weight, const float* gamma, 
   const int o = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
   if (o >= shape.out_channels) return;
   const float s = fold_scale(gamma, var, epsilon, o);
-  float* row = folded_weight + static_cast<size_t>(o) * shape.columns;
-  for (int c = 0; c < shape.columns; ++c) row[c] = 0.0f;
-  for (int j = 0; j < shape.row; ++j) row[column_of[j]] = weight[static_cast<size_t>(o) * shape.row + j] * s;
+  float* row = folded_weight + static_cast<size_t>(o) * shape.output_stride;
+  for (int c = 0; c < shape.columns; ++c) row[static_cast<size_t>(c) * shape.column_stride] = 0.0f;
+  for (int j = 0; j < shape.row; ++j) {
+    row[static_cast<size_t>(column_of[j]) * shape.column_stride] = weight[static_cast<size_t>(o) * shape.row + j] * s;
+  }
   folded_bias[o] = gamma == nullptr ? beta[o] : beta[o] - mean[o] * s;
 }
 
@@ -62,11 +65,11 @@ __global__ void kernel_transpose_pointwise(const float* folded, int out_channels
   transposed[index] = o < out_channels ? folded[static_cast<size_t>(o) * columns + i] : 0.0f;
 }
 
-__global__ void kernel_flip_depthwise(const float* folded, int channels, float* flipped) {
+__global__ void kernel_flip_depthwise(const float* folded, int row, float* flipped) {
   const int index = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  if (index >= channels * 9) return;
-  const int c = index / 9, t = index % 9;
-  flipped[index] = folded[c * 9 + (8 - t)];
+  if (index >= row * 9) return;
+  const int t = index / row, c = index % row;
+  flipped[index] = folded[(8 - t) * row + c];
 }
 
 unsigned blocks_for(long long threads) { return static_cast<unsigned>((threads + kThreads - 1) / kThreads); }
@@ -74,7 +77,8 @@ unsigned blocks_for(long long threads) { return static_cast<unsigned>((threads +
 bool valid_fold_shape(const FoldShape& shape, const float* weight, const int* column_of, const float* gamma,
                       const float* mean, const float* var) {
   return weight != nullptr && column_of != nullptr && shape.out_channels >= 1 && shape.row >= 1 &&
-         shape.columns >= shape.row && (gamma == nullptr || (mean != nullptr && var != nullptr));
+         shape.columns >= shape.row && shape.output_stride >= 1 && shape.column_stride >= 1 &&
+         (gamma == nullptr || (mean != nullptr && var != nullptr));
 }
 
 }  // namespace
@@ -117,8 +121,9 @@ cudaError_t transpose_pointwise_weights(const float* folded, int out_channels, i
 
 cudaError_t flip_depthwise_weights(const float* folded, int channels, float* flipped, cudaStream_t stream) {
   if (folded == nullptr || flipped == nullptr || channels < 1) return cudaErrorInvalidValue;
-  return launch("flip_depthwise_weights", kernel_flip_depthwise, dim3(blocks_for(channels * 9LL)), dim3(kThreads),
-                0, stream, folded, channels, flipped);
+  const int row = depthwise_weight_row(channels);
+  return launch("flip_depthwise_weights", kernel_flip_depthwise, dim3(blocks_for(row * 9LL)), dim3(kThreads), 0,
+                stream, folded, row, flipped);
 }
 
 }  // namespace m2u

@@ -53,8 +53,16 @@ cudaError_t pointwise_conv_float_arithmetic(TensorView<const Tin> input, TensorV
                                             KernelActivation activation, TensorView<const Tout> residual,
                                             cudaStream_t stream);
 
+// The depthwise weights' layout (depthwise_conv, the fused kernel, the
+// engine's packing, the trainer's fold): [9][depthwise_weight_row(channels)]
+// floats, tap-major (tap = 3 ky + kx), channels innermost, zeros in the
+// padding, 16-byte aligned: a thread reads its channel group's weights of a
+// tap as float4 vectors. The row pads to 8 channels, both storages' groups.
+__host__ __device__ inline int depthwise_weight_row(int channels) { return (channels + 7) / 8 * 8; }
+
 // 3x3 depthwise convolution, padding 1, stride 1 or 2 (output
-// ceil(H/stride) x ceil(W/stride)). weight: [channels][3][3].
+// ceil(H/stride) x ceil(W/stride)). weight: [9][depthwise_weight_row(channels)]
+// (above).
 template <typename T>
 cudaError_t depthwise_conv(TensorView<const T> input, TensorView<T> output, const float* weight,
                            const float* bias, int stride, KernelActivation activation,
@@ -75,7 +83,7 @@ cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorVie
 // pointwise_conv -> depthwise_conv -> pointwise_conv, summed in another
 // order (FP32). Weights in those kernels' layouts: expand
 // [hidden][expand_row = padded_channels<T>(input.channels)], depthwise
-// [hidden][3][3], project [output.channels][project_row =
+// [9][depthwise_weight_row(hidden)], project [output.channels][project_row =
 // padded_channels<T>(hidden)], zeros in the padding columns; expand and
 // project 16-byte aligned. Output: the depthwise's ceil(H/stride) x
 // ceil(W/stride) with at most kMaxFusedOutputChannels padded channels.

@@ -6,8 +6,9 @@
 //
 // One thread per (output pixel, 16-byte group of 8 channels): the group's
 // channel pairs in 4 half2 accumulators over the 9 taps (from zero; taps in
-// the padding skipped), each tap's weights read as float through the
-// read-only cache and converted to half2 per channel pair. FP32 is kept
+// the padding skipped), each tap's 8 weights read as two float4 through the
+// read-only cache (tap-major layout, conv_kernels.h) and converted to half2
+// per channel pair. FP32 is kept
 // where the result is formed: the 9-term half sums are flushed into FP32,
 // the bias is added and the activation applied in FP32 (a half bias add
 // would round once more, at the magnitude of the bias), and the result is
@@ -29,6 +30,7 @@ namespace {
 
 constexpr int kHalfGroup = ChannelAlignment<__half>::value;  // 8 channels per thread
 constexpr int kPairs = kHalfGroup / 2;
+static_assert(kPairs == 4, "the tap loop below forms 4 weight pairs from two float4");
 
 M2U_HOT_KERNEL __global__ void kernel_depthwise_conv_half2(TensorView<const __half> input,
                                                            TensorView<__half> output,
@@ -39,6 +41,8 @@ M2U_HOT_KERNEL __global__ void kernel_depthwise_conv_half2(TensorView<const __ha
   if (!at.valid) return;
   const int n = at.n, oy = at.y, ox = at.x, first_channel = at.first_channel;
   const int channels = output.channels;
+  const float* group_weights = weight + first_channel;
+  const int row = depthwise_weight_row(channels);
 
   // partial[q]: channels first_channel + 2q (low lane) and + 2q + 1 (high lane).
   __half2 partial[kPairs];
@@ -55,13 +59,13 @@ M2U_HOT_KERNEL __global__ void kernel_depthwise_conv_half2(TensorView<const __ha
       const int tap = ky * 3 + kx;
       __half2 values[kPairs];
       load_pairs(pixel_at(input, n, iy, ix) + first_channel, values);
-      M2U_UNROLL
-      for (int q = 0; q < kPairs; ++q) {
-        const int c = first_channel + 2 * q;
-        const float low = c < channels ? __ldg(weight + c * 9 + tap) : 0.0f;
-        const float high = c + 1 < channels ? __ldg(weight + (c + 1) * 9 + tap) : 0.0f;
-        partial[q] = __hfma2(values[q], __floats2half2_rn(low, high), partial[q]);
-      }
+      // Zero weights past `channels`.
+      const float4 lower = __ldg(reinterpret_cast<const float4*>(group_weights + tap * row));
+      const float4 upper = __ldg(reinterpret_cast<const float4*>(group_weights + tap * row + 4));
+      partial[0] = __hfma2(values[0], __floats2half2_rn(lower.x, lower.y), partial[0]);
+      partial[1] = __hfma2(values[1], __floats2half2_rn(lower.z, lower.w), partial[1]);
+      partial[2] = __hfma2(values[2], __floats2half2_rn(upper.x, upper.y), partial[2]);
+      partial[3] = __hfma2(values[3], __floats2half2_rn(upper.z, upper.w), partial[3]);
     }
   }
   float sums[kHalfGroup];

@@ -108,7 +108,8 @@ __device__ __forceinline__ void stage(const FusedBlockWeights& w, const StagedWe
   } else if (phase == 1) {
     for (int item = tid; item < 9 * kFusedChunk; item += kFusedThreads) {
       const int tap = item / kFusedChunk, h = item % kFusedChunk;
-      staged.depthwise()[item] = chunk + h < hidden ? __ldg(w.depthwise_weight + (chunk + h) * 9 + tap) : 0.0f;
+      staged.depthwise()[item] =
+          chunk + h < hidden ? __ldg(w.depthwise_weight + tap * depthwise_weight_row(hidden) + chunk + h) : 0.0f;
     }
     if (tid < kFusedChunk) {
       staged.depthwise_bias()[tid] = chunk + tid < hidden ? __ldg(w.depthwise_bias + chunk + tid) : 0.0f;
@@ -293,7 +294,7 @@ cudaError_t inverted_residual_fused<float>(TensorView<const float> input, Tensor
       padded_channels<float>(input.channels) > kMaxFusedInputChannels ||
       weights.expand_row != padded_channels<float>(input.channels) ||
       weights.project_row != padded_channels<float>(weights.hidden_channels) || !aligned16(weights.expand_weight) ||
-      !aligned16(weights.project_weight) || !weights.expand_bias || !weights.depthwise_weight ||
+      !aligned16(weights.project_weight) || !weights.expand_bias || !aligned16(weights.depthwise_weight) ||
       !weights.depthwise_bias || !weights.project_bias ||
       (residual.data != nullptr && (!valid_view(residual) || !same_shape(residual, output)))) {
     return cudaErrorInvalidValue;

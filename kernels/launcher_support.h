@@ -54,7 +54,7 @@ template <typename T>
 inline bool valid_depthwise_arguments(const TensorView<const T>& input, const TensorView<T>& output,
                                       const float* weight, const float* bias, int stride) {
   return valid_view(input) && valid_view(output) && weight != nullptr && bias != nullptr &&
-         (stride == 1 || stride == 2) && output.batch == input.batch &&
+         reinterpret_cast<uintptr_t>(weight) % 16 == 0 && (stride == 1 || stride == 2) && output.batch == input.batch &&
          output.channels == input.channels &&
          output.height == (input.height + stride - 1) / stride &&
          output.width == (input.width + stride - 1) / stride;

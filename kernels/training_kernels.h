@@ -100,15 +100,19 @@ cudaError_t activation_backward(TensorView<const float> output, TensorView<const
 // taps for a depthwise 3x3); the kernels' layout holds `columns` per output
 // channel, source value j going to column column_of[j] (a device array;
 // the decoder's concat buffers leave gaps between their slices, which
-// stay 0). With s = gamma / sqrt(var + eps):
-//   folded_weight[o][column_of[j]] = weight[o][j] * s[o], other columns 0,
+// stay 0), value (o, column) at o * output_stride + column * column_stride
+// (a 1x1's rows: columns and 1; a depthwise's tap-major layout, conv_kernels.h:
+// 1 and depthwise_weight_row(out)). With s = gamma / sqrt(var + eps):
+//   folded_weight(o, column_of[j]) = weight[o][j] * s[o], other columns 0,
 //   folded_bias[o] = beta[o] - mean[o] * s[o].
 // Without batch norm (gamma == nullptr: the final conv, a BN_FOLDED model)
 // s = 1 and folded_bias = `beta` (the conv's own bias); mean and var unused.
 struct FoldShape {
   int out_channels;
-  int row;      // source values per output channel
-  int columns;  // kernel-layout values per output channel (>= row)
+  int row;            // source values per output channel
+  int columns;        // kernel-layout values per output channel (>= row)
+  int output_stride;  // floats from one output channel's values to the next
+  int column_stride;  // floats from one column to the next
 };
 cudaError_t fold_batch_norm(const float* weight, const float* gamma, const float* beta, const float* mean,
                             const float* var, float epsilon, const int* column_of, FoldShape shape,
@@ -132,7 +136,8 @@ cudaError_t fold_batch_norm_backward(const float* weight, const float* gamma, co
 // columns of a 1x1 conv's folded weights ([out][columns]), rows of
 // `transposed_columns` (>= out, the rest 0) - pointwise_conv's weight for
 // dL/d(input) from dL/d(output); and flipped[c][t] = folded[c][8 - t] for
-// a depthwise conv's ([channels][9]) - depthwise_conv's at stride 1.
+// a depthwise conv's tap-major weights ([9][depthwise_weight_row(channels)]:
+// flipped[t][c] = folded[8 - t][c]) - depthwise_conv's at stride 1.
 cudaError_t transpose_pointwise_weights(const float* folded, int out_channels, int columns, int inputs,
                                         int transposed_columns, float* transposed, cudaStream_t stream);
 cudaError_t flip_depthwise_weights(const float* folded, int channels, float* flipped, cudaStream_t stream);

@@ -27,6 +27,7 @@
 #include "bench_tensors.h"
 #include "conv_kernels.h"
 #include "conv_kernels_int8.h"
+#include "depthwise_layout.h"
 #include "int8_reference.h"
 #include "reference_ops.h"
 #include "upsample_kernels.h"
@@ -193,8 +194,9 @@ void bench_depthwise(benchmark::State& state, DepthwiseShape s) {
   const HostTensor ref = activated(m2u::ref::conv2d(x, weight, bias, s.channels, 3, s.stride, s.channels),
                                    KernelActivation::kRelu6);
   DeviceTensor<T> in(x), out(s.channels, oh, ow);
-  DeviceBuffer<float> device_weight(weight.size()), device_bias(bias.size());
-  device_weight.upload(weight);
+  const std::vector<float> taps = kernel_test::tap_major_depthwise(weight, s.channels);
+  DeviceBuffer<float> device_weight(taps.size()), device_bias(bias.size());
+  device_weight.upload(taps);
   device_bias.upload(bias);
   auto launch = [&] {
     return m2u::depthwise_conv<T>(in.const_view(), out.view(), device_weight.data(), device_bias.data(), s.stride,
@@ -292,11 +294,11 @@ void bench_fused_block(benchmark::State& state, BlockShape s) {
   const int expand_row = m2u::padded_channels<float>(s.in_channels), project_row = m2u::padded_channels<float>(s.hidden);
   DeviceTensor<float> in(x), out(s.out_channels, oh, ow);
   DeviceBuffer<float> d_expand(static_cast<size_t>(s.hidden) * expand_row), d_expand_bias(s.hidden),
-      d_taps(taps.size()), d_taps_bias(s.hidden), d_project(static_cast<size_t>(s.out_channels) * project_row),
+      d_taps(static_cast<size_t>(9) * m2u::depthwise_weight_row(s.hidden)), d_taps_bias(s.hidden), d_project(static_cast<size_t>(s.out_channels) * project_row),
       d_project_bias(s.out_channels);
   d_expand.upload(padded_rows(expand, s.hidden, s.in_channels, expand_row));
   d_expand_bias.upload(expand_bias);
-  d_taps.upload(taps);
+  d_taps.upload(kernel_test::tap_major_depthwise(taps, s.hidden));
   d_taps_bias.upload(taps_bias);
   d_project.upload(padded_rows(project, s.out_channels, s.hidden, project_row));
   d_project_bias.upload(project_bias);

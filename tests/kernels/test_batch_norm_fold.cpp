@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backward_test_support.h"
+#include "conv_kernels.h"
 #include "kernel_test_support.h"
 #include "training_kernels.h"
 
@@ -30,6 +31,7 @@ struct FoldCase {
   std::vector<int> column_of;  // per source value
   int columns;
   bool batch_norm;
+  bool tap_major;  // a depthwise conv's layout: (o, column) at column * depthwise_weight_row(out) + o
 };
 
 template <typename T>
@@ -41,7 +43,14 @@ std::unique_ptr<DeviceBuffer<T>> device_copy(const std::vector<T>& values) {
 
 void run_fold_case(const FoldCase& c, uint32_t seed) {
   const int row = static_cast<int>(c.column_of.size());
-  const m2u::FoldShape shape{c.out_channels, row, c.columns};
+  const int channel_row = m2u::depthwise_weight_row(c.out_channels);
+  const m2u::FoldShape shape = c.tap_major ? m2u::FoldShape{c.out_channels, row, c.columns, 1, channel_row}
+                                           : m2u::FoldShape{c.out_channels, row, c.columns, c.columns, 1};
+  const size_t kernel_floats = c.tap_major ? static_cast<size_t>(c.columns) * channel_row
+                                           : static_cast<size_t>(c.out_channels) * c.columns;
+  auto kernel_index = [&](int o, int col) {
+    return c.tap_major ? static_cast<size_t>(col) * channel_row + o : static_cast<size_t>(o) * c.columns + col;
+  };
   std::vector<float> weight = random_values(static_cast<size_t>(c.out_channels) * row, seed);
   std::vector<float> gamma = random_values(c.out_channels, seed + 1, 0.5f, 1.5f);
   std::vector<float> beta = random_values(c.out_channels, seed + 2);
@@ -50,17 +59,25 @@ void run_fold_case(const FoldCase& c, uint32_t seed) {
   const auto column_of = device_copy(c.column_of);
   const auto device_mean = device_copy(mean), device_var = device_copy(var);
 
-  // Runs the fold on the device; returns folded weights then biases.
+  // Runs the fold on the device; returns folded weights ([o][columns],
+  // from the kernel layout) then biases. The padding channels of the
+  // tap-major layout are the engine's zeros: the fold must not touch them.
   auto fold = [&](const std::vector<float>& w, const std::vector<float>& g, const std::vector<float>& b) {
     const auto dw = device_copy(w), dg = device_copy(g), db = device_copy(b);
-    DeviceBuffer<float> folded(static_cast<size_t>(c.out_channels) * c.columns), bias(c.out_channels);
+    DeviceBuffer<float> folded(kernel_floats), bias(c.out_channels);
+    folded.upload(std::vector<float>(kernel_floats, -7.0f));
     REQUIRE(m2u::fold_batch_norm(dw->data(), c.batch_norm ? dg->data() : nullptr, db->data(), device_mean->data(),
                                  device_var->data(), kEpsilon, column_of->data(), shape, folded.data(), bias.data(),
                                  nullptr) == cudaSuccess);
     std::string where;
     CHECK_MESSAGE(folded.guards_intact(&where), c.name << ": " << where);
     CHECK_MESSAGE(bias.guards_intact(&where), c.name << ": " << where);
-    std::vector<float> out = folded.download();
+    const std::vector<float> kernel_layout = folded.download();
+    std::vector<float> out(static_cast<size_t>(c.out_channels) * c.columns);
+    for (int o = 0; o < c.out_channels; ++o)
+      for (int col = 0; col < c.columns; ++col) out[static_cast<size_t>(o) * c.columns + col] = kernel_layout[kernel_index(o, col)];
+    for (int o = c.out_channels; c.tap_major && o < channel_row; ++o)
+      for (int col = 0; col < c.columns; ++col) CHECK(kernel_layout[kernel_index(o, col)] == -7.0f);
     const std::vector<float> biases = bias.download();
     out.insert(out.end(), biases.begin(), biases.end());
     return out;
@@ -139,11 +156,11 @@ TEST_CASE("fold_batch_norm and its backward: expand over a concat buffer, depthw
   std::vector<int> concat_columns;
   for (int j = 0; j < 30; ++j) concat_columns.push_back(j);
   for (int j = 0; j < 3; ++j) concat_columns.push_back(32 + j);
-  run_fold_case({"expand 33 -> 5 over 30 + 3 (columns 36)", 5, concat_columns, 36, true}, 10);
-  run_fold_case({"depthwise 13 x 9 taps", 13, {0, 1, 2, 3, 4, 5, 6, 7, 8}, 9, true}, 20);
+  run_fold_case({"expand 33 -> 5 over 30 + 3 (columns 36)", 5, concat_columns, 36, true, false}, 10);
+  run_fold_case({"depthwise 13 x 9 taps", 13, {0, 1, 2, 3, 4, 5, 6, 7, 8}, 9, true, true}, 20);
   std::vector<int> identity16;
   for (int j = 0; j < 16; ++j) identity16.push_back(j);
-  run_fold_case({"final conv 16 -> 1, own bias", 1, identity16, 16, false}, 30);
+  run_fold_case({"final conv 16 -> 1, own bias", 1, identity16, 16, false, false}, 30);
 }
 
 TEST_CASE("transposed and flipped weights of the input-gradient passes") {
@@ -160,13 +177,15 @@ TEST_CASE("transposed and flipped weights of the input-gradient passes") {
   CHECK(m2u::transpose_pointwise_weights(device_folded->data(), out, columns, columns + 1, transposed_columns,
                                          transposed.data(), nullptr) == cudaErrorInvalidValue);
 
-  const std::vector<float> taps = random_values(13 * 9, 41);
+  // Tap-major [9][16] for 13 channels (the padding channels flipped too).
+  const int channel_row = m2u::depthwise_weight_row(13);
+  const std::vector<float> taps = random_values(static_cast<size_t>(9) * channel_row, 41);
   const auto device_taps = device_copy(taps);
   DeviceBuffer<float> flipped(taps.size());
   REQUIRE(m2u::flip_depthwise_weights(device_taps->data(), 13, flipped.data(), nullptr) == cudaSuccess);
   const std::vector<float> f = flipped.download();
-  for (int c = 0; c < 13; ++c)
-    for (int tap = 0; tap < 9; ++tap) CHECK(f[c * 9 + tap] == taps[c * 9 + 8 - tap]);
+  for (int c = 0; c < channel_row; ++c)
+    for (int tap = 0; tap < 9; ++tap) CHECK(f[tap * channel_row + c] == taps[(8 - tap) * channel_row + c]);
   std::string where;
   CHECK(transposed.guards_intact(&where));
   CHECK(flipped.guards_intact(&where));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "conv_kernels.h"
+#include "depthwise_layout.h"
 #include "emu_test_support.h"
 #include "half2_conv_reference.h"
 #include "kernel_test_support.h"
@@ -71,8 +72,9 @@ void run_depthwise_case(const DepthwiseCase& c, const std::vector<ActivationCase
 
   const std::vector<float> weight = random_values(static_cast<size_t>(c.channels) * 9, seed + 1);
   const std::vector<float> bias = random_values(c.channels, seed + 2);
-  DeviceBuffer<float> device_weight(weight.size());
-  device_weight.upload(weight);
+  const std::vector<float> kernel_weight = kernel_test::tap_major_depthwise(weight, c.channels);
+  DeviceBuffer<float> device_weight(kernel_weight.size());
+  device_weight.upload(kernel_weight);
   DeviceBuffer<float> device_bias(bias.size());
   device_bias.upload(bias);
 
@@ -171,7 +173,7 @@ TEST_CASE_TEMPLATE("depthwise_conv rejects views that do not fit", T, float, __h
   const BufferShape output_shape{2, 9, 18, 24};
   DeviceBuffer<T> input_buffer(input_shape.elements());
   DeviceBuffer<T> output_buffer(output_shape.elements());
-  DeviceBuffer<float> weight(19 * 9);
+  DeviceBuffer<float> weight(static_cast<size_t>(9) * m2u::depthwise_weight_row(19));
   const m2u::TensorView<const T> input = view_of<const T>(input_buffer.data(), input_shape, 0, 19);
   const m2u::TensorView<T> output = view_of(output_buffer.data(), output_shape, 0, 19);
   const auto run = [&](m2u::TensorView<const T> in, m2u::TensorView<T> out, int stride) {
@@ -179,6 +181,9 @@ TEST_CASE_TEMPLATE("depthwise_conv rejects views that do not fit", T, float, __h
                                   m2u::KernelActivation::kRelu6, nullptr);
   };
   REQUIRE(run(input, output, 2) == cudaSuccess);
+  // The tap-major weights are read as float4: they must be 16-byte aligned.
+  CHECK(m2u::depthwise_conv<T>(input, output, weight.data() + 1, weight.data(), 2, m2u::KernelActivation::kRelu6,
+                               nullptr) == cudaErrorInvalidValue);
   CHECK(run(input, output, 1) == cudaErrorInvalidValue);
   CHECK(run(input, output, 3) == cudaErrorInvalidValue);
   m2u::TensorView<T> fewer_channels = output;

@@ -13,6 +13,7 @@
 
 #include "backward_test_support.h"
 #include "conv_kernels.h"
+#include "depthwise_layout.h"
 #include "emu_test_support.h"
 #include "kernel_test_support.h"
 #include "reference_backward.h"
@@ -57,8 +58,9 @@ void run_gradient_case(const GradientCase& c, uint32_t seed) {
   std::vector<float> flipped(static_cast<size_t>(c.channels) * 9);
   for (int ch = 0; ch < c.channels; ++ch)
     for (int tap = 0; tap < 9; ++tap) flipped[ch * 9 + tap] = weight[ch * 9 + (8 - tap)];
-  DeviceBuffer<float> device_flipped(flipped.size());
-  device_flipped.upload(flipped);
+  const std::vector<float> flipped_taps = kernel_test::tap_major_depthwise(flipped, c.channels);
+  DeviceBuffer<float> device_flipped(flipped_taps.size());
+  device_flipped.upload(flipped_taps);
   DeviceBuffer<float> zero_bias(static_cast<size_t>(c.channels));
   zero_bias.upload(std::vector<float>(c.channels, 0.0f));
   const BufferShape dx_shape{c.batch, c.height, c.width, padded};

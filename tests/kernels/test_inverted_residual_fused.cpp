@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "conv_kernels.h"
+#include "depthwise_layout.h"
 #include "emu_test_support.h"
 #include "kernel_test_support.h"
 #include "reference_ops.h"
@@ -70,11 +71,11 @@ void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& act
   w.project_bias = random_values(c.out_channels, seed + 6);
   const int expand_row = in_padded, project_row = m2u::padded_channels<float>(c.hidden);
   DeviceBuffer<float> expand(static_cast<size_t>(c.hidden) * expand_row), expand_bias(c.hidden),
-      depthwise(static_cast<size_t>(c.hidden) * 9), depthwise_bias(c.hidden),
+      depthwise(static_cast<size_t>(9) * m2u::depthwise_weight_row(c.hidden)), depthwise_bias(c.hidden),
       project(static_cast<size_t>(c.out_channels) * project_row), project_bias(c.out_channels);
   expand.upload(padded_rows(w.expand, c.hidden, c.in_channels, expand_row));
   expand_bias.upload(w.expand_bias);
-  depthwise.upload(w.depthwise);
+  depthwise.upload(kernel_test::tap_major_depthwise(w.depthwise, c.hidden));
   depthwise_bias.upload(w.depthwise_bias);
   project.upload(padded_rows(w.project, c.out_channels, c.hidden, project_row));
   project_bias.upload(w.project_bias);
@@ -212,12 +213,13 @@ TEST_CASE("inverted_residual_fused equals the three kernels it replaces (one blo
     const HostTensor input = random_tensor(1, s.in_channels, s.height, s.width, 5);
     const DeviceInput<float> device_input = upload_tensor<float>(input);
     DeviceBuffer<float> expand(static_cast<size_t>(s.hidden) * in_padded), expand_bias(s.hidden),
-        depthwise(static_cast<size_t>(s.hidden) * 9), depthwise_bias(s.hidden),
+        depthwise(static_cast<size_t>(9) * m2u::depthwise_weight_row(s.hidden)), depthwise_bias(s.hidden),
         project(static_cast<size_t>(s.out_channels) * hidden_padded), project_bias(s.out_channels);
     expand.upload(padded_rows(random_values(static_cast<size_t>(s.hidden) * s.in_channels, 6, -0.6f, 0.6f),
                               s.hidden, s.in_channels, in_padded));
     expand_bias.upload(random_values(s.hidden, 7));
-    depthwise.upload(random_values(static_cast<size_t>(s.hidden) * 9, 8, -0.5f, 0.5f));
+    depthwise.upload(kernel_test::tap_major_depthwise(random_values(static_cast<size_t>(s.hidden) * 9, 8, -0.5f, 0.5f),
+                                                      s.hidden));
     depthwise_bias.upload(random_values(s.hidden, 9));
     project.upload(padded_rows(random_values(static_cast<size_t>(s.out_channels) * s.hidden, 10, -0.3f, 0.3f),
                                s.out_channels, s.hidden, hidden_padded));

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "conv_kernels.h"
+
 namespace m2u {
 namespace {
 
@@ -90,10 +92,11 @@ bool pack_weights(const Model& model, const ExecutionPlan& plan, PackedWeights* 
             packed.values[conv.weight_offset + (static_cast<size_t>(co) * taps + tap) * per_group_in + ci] =
                 weight(co, ci, tap);
     } else if (spec.is_depthwise()) {
-      conv.weight_offset = reserve_block(packed.values, static_cast<size_t>(out) * taps);
+      const int row = depthwise_weight_row(out);  // tap-major, zeros past `out`
+      conv.weight_offset = reserve_block(packed.values, static_cast<size_t>(taps) * row);
       for (int co = 0; co < out; ++co)
         for (int tap = 0; tap < taps; ++tap)
-          packed.values[conv.weight_offset + static_cast<size_t>(co) * taps + tap] = weight(co, 0, tap);
+          packed.values[conv.weight_offset + static_cast<size_t>(tap) * row + co] = weight(co, 0, tap);
     } else {
       const ConvInputLayout& layout = plan.conv_inputs[i];
       conv.weight_offset = reserve_block(packed.values, static_cast<size_t>(out) * layout.row_length);

@@ -3,7 +3,7 @@
 // (w * gamma / sqrt(var + eps), beta - mean * gamma / sqrt(var + eps), in
 // double), then laid out per kernel (kernels/conv_kernels.h, io_kernels.h):
 //   stem       [32][3][3][Cin]
-//   depthwise  [C][3][3]
+//   depthwise  [9][depthwise_weight_row(C)], tap-major, zeros past C
 //   1x1 convs  [Cout][row_length], input channel c in column
 //              ExecutionPlan::conv_inputs[conv].input_columns[c], zeros elsewhere
 // Every block starts at a multiple of 16 floats (64 bytes).

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "conv_kernels.h"
+
 namespace m2u {
 namespace {
 
@@ -34,10 +36,17 @@ void pack_weights_int8(const Architecture& arch, const ExecutionPlan& plan, cons
     const int out = spec.out_channels;
     const bool depthwise = step.kind == StepKind::kDepthwise;
     const int row = depthwise ? 9 : plan.conv_inputs[step.conv].row_length;
+    // The float weight k of output channel co: a 1x1's rows, a depthwise's
+    // tap-major layout (packed_weights.h).
+    const int taps_row = depthwise_weight_row(out);
+    auto float_weight = [&](int co, int k) {
+      return packed->values[conv.weight_offset + (depthwise ? static_cast<size_t>(k) * taps_row + co
+                                                            : static_cast<size_t>(co) * row + k)];
+    };
     std::vector<float> scales(out);
     for (int co = 0; co < out; ++co) {
       float largest = 0.0f;
-      for (int k = 0; k < row; ++k) largest = std::max(largest, std::fabs(packed->values[conv.weight_offset + co * row + k]));
+      for (int k = 0; k < row; ++k) largest = std::max(largest, std::fabs(float_weight(co, k)));
       scales[co] = largest > 0.0f ? largest / 127.0f : 1.0f;
     }
     const int padded = (out + 15) / 16 * 16;
@@ -46,7 +55,7 @@ void pack_weights_int8(const Architecture& arch, const ExecutionPlan& plan, cons
                                                             : static_cast<size_t>(out) * row);
     for (int co = 0; co < out; ++co) {
       for (int k = 0; k < row; ++k) {
-        const int8_t value = quantise(packed->values[conv.weight_offset + co * row + k], scales[co]);
+        const int8_t value = quantise(float_weight(co, k), scales[co]);
         int8->weights[q.weight_offset + (depthwise ? static_cast<size_t>(k) * padded + co
                                                    : static_cast<size_t>(co) * row + k)] = value;
       }

@@ -134,12 +134,13 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
                                              std::to_string(spec.stride) + "; fine-tuning takes stride-1 decoder convs");
     }
     if (c.depthwise) {
-      c.shape = FoldShape{spec.out_channels, 9, 9};
+      // Tap-major (conv_kernels.h): output channel o, tap t at o + t * row.
+      c.shape = FoldShape{spec.out_channels, 9, 9, 1, depthwise_weight_row(spec.out_channels)};
       c.gradient_inputs = spec.in_channels;
       for (int j = 0; j < 9; ++j) columns.push_back(j);
     } else {
       const ConvInputLayout& layout = plan.conv_inputs[step.conv];
-      c.shape = FoldShape{spec.out_channels, spec.in_channels, layout.row_length};
+      c.shape = FoldShape{spec.out_channels, spec.in_channels, layout.row_length, layout.row_length, 1};
       c.gradient_inputs = position == 0 && !c.final_conv ? upsampled_channels : spec.in_channels;
       c.column_of = columns.size();
       columns.insert(columns.end(), layout.input_columns.begin(), layout.input_columns.end());
@@ -213,7 +214,7 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
     partial_floats = std::max(partial_floats, static_cast<size_t>(weight_gradient_blocks(pixels)) *
                                                   c.shape.out_channels * rows);
     folded_floats = std::max(folded_floats, c.shape.out_channels * rows);
-    transposed_floats = std::max(transposed_floats, c.depthwise ? static_cast<size_t>(c.shape.out_channels) * 9
+    transposed_floats = std::max(transposed_floats, c.depthwise ? static_cast<size_t>(9) * depthwise_weight_row(c.shape.out_channels)
                                                                 : static_cast<size_t>(c.gradient_inputs) *
                                                                       padded_channels<float>(c.shape.out_channels));
     widest = std::max(widest, padded_channels<float>(std::max(in.channels, c.shape.out_channels)));
@@ -228,8 +229,10 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
   t.gradient_floats_ = gradient_floats;
   t.frame_floats_ = frame_floats;
   t.partial_floats_ = partial_floats;
+  // The nine pieces carved below, each from a 16-byte boundary (the
+  // kernels read weights as float4): up to 3 floats of rounding each.
   const size_t scratch_floats = 2 * gradient_floats + 2 * frame_floats + partial_floats + folded_floats +
-                                transposed_floats + widest + 4;
+                                transposed_floats + widest + 4 + 9 * 3;
 
   auto cuda = [&](cudaError_t result, const std::string& what) {
     if (result == cudaSuccess) return true;
@@ -271,7 +274,7 @@ std::unique_ptr<Trainer> Trainer::create(const Model& model, const TrainerOption
   float* next = t.scratch_;
   auto carve = [&](size_t count) {
     float* at = next;
-    next += count;
+    next += (count + 3) / 4 * 4;
     return at;
   };
   t.gradient_a_ = carve(gradient_floats);

@@ -133,7 +133,7 @@ class Trainer {
     bool trainable = false;
     bool batch_norm = false;
     KernelActivation activation = KernelActivation::kLinear;
-    FoldShape shape{0, 0, 0};
+    FoldShape shape{0, 0, 0, 0, 0};
     int gradient_inputs = 0;  // input channels that carry a gradient on (the upsampled slice of a concat)
     PlannedView input, output;  // output.buffer < 0: the trainer's logits
     size_t weight = 0, gamma = 0, beta = 0, mean = 0, var = 0;  // offsets into the parameters
