@@ -84,8 +84,8 @@ cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorVie
 // order (FP32). Weights in those kernels' layouts: expand
 // [hidden][expand_row = padded_channels<T>(input.channels)], depthwise
 // [9][depthwise_weight_row(hidden)], project [output.channels][project_row =
-// padded_channels<T>(hidden)], zeros in the padding columns; expand and
-// project 16-byte aligned. Output: the depthwise's ceil(H/stride) x
+// padded_channels<T>(hidden)], zeros in the padding columns; expand,
+// depthwise and project 16-byte aligned. Output: the depthwise's ceil(H/stride) x
 // ceil(W/stride) with at most kMaxFusedOutputChannels padded channels.
 // At most kMaxFusedInputChannels padded input channels (the chunk's expand
 // rows are staged in shared memory). Instantiated for float.

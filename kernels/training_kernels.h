@@ -135,8 +135,8 @@ cudaError_t fold_batch_norm_backward(const float* weight, const float* gamma, co
 // (conv_kernels.h): transposed[i][o] = folded[o][i] for the first `inputs`
 // columns of a 1x1 conv's folded weights ([out][columns]), rows of
 // `transposed_columns` (>= out, the rest 0) - pointwise_conv's weight for
-// dL/d(input) from dL/d(output); and flipped[c][t] = folded[c][8 - t] for
-// a depthwise conv's tap-major weights ([9][depthwise_weight_row(channels)]:
+// dL/d(input) from dL/d(output); and the taps reversed for a depthwise
+// conv's tap-major weights ([9][depthwise_weight_row(channels)]:
 // flipped[t][c] = folded[8 - t][c]) - depthwise_conv's at stride 1.
 cudaError_t transpose_pointwise_weights(const float* folded, int out_channels, int columns, int inputs,
                                         int transposed_columns, float* transposed, cudaStream_t stream);

@@ -3,8 +3,8 @@
 // the benchmarks, never into libm2urt): cuDNN's convolution for the 1x1 and
 // for the depthwise 3x3 (a grouped convolution, one group a channel), and
 // cuBLAS's SGEMM for the 1x1 (pixels x in_channels times in_channels x
-// out_channels). FP32, NHWC, the convolution alone (no bias or activation:
-// a slight advantage to the rival). Each is checked against the same CPU
+// out_channels). FP32 (FMA math: no TF32), NHWC, the convolution alone (no
+// bias or activation: a slight advantage to the rival). Each is checked against the same CPU
 // reference before it is timed, like our kernels.
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
@@ -83,6 +83,9 @@ void bench_cudnn(benchmark::State& state, int size, int in_channels, int out_cha
   check_cudnn(cudnnSetConvolution2dDescriptor(conv, kernel / 2, kernel / 2, stride, stride, 1, 1,
                                               CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT), "conv");
   check_cudnn(cudnnSetConvolutionGroupCount(conv, groups), "groups");
+  // FP32 FMA math: without it cuDNN may use TF32 on Ampere and newer (about
+  // 1e-3 relative), which is another precision than our FP32 kernels'.
+  check_cudnn(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH), "math type");
   cudnnConvolutionFwdAlgoPerf_t choice{};
   int returned = 0;
   check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(handle, x_desc, w_desc, conv, y_desc, 1, &returned, &choice),

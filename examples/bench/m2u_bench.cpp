@@ -294,7 +294,9 @@ bool measure_rows(m2u_engine* timed, const Options& o, std::vector<double>* row_
   return true;
 }
 
-// memory (training; its engine's arena is not counted).
+// memory_mb: the engine's arena (inference) or the trainer's own device
+// memory (training; its engine's arena is not counted). measured_row_us:
+// --per-launch's time per row, or empty.
 void print_rows(const m2u_work_model* work, const Options& o, const m2u_device_profile& profile, double memory_mb,
                 const m2u_device_info& device, double measured_ms, const std::vector<double>& measured_row_us) {
   int rows = 0;

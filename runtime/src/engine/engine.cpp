@@ -518,6 +518,7 @@ bool Engine::GraphLayout::operator==(const GraphLayout& o) const {
 m2u_status Engine::launch_steps_for_precision(const PixelImage& pixels, const ProbabilityImage& probabilities,
                                               unsigned long long* counts, int batch, int padded_height,
                                               int padded_width, bool with_output) {
+  layer_events_recorded_ = false;  // until this run has recorded them all
   const cudaError_t timed = record_layer_event(0);
   if (timed != cudaSuccess) return cuda_failure("recording a layer timing event", timed);
   const m2u_status statistics = compute_statistics(pixels);
@@ -540,12 +541,20 @@ m2u_status Engine::launch_device_work(const PixelImage& pixels, const Probabilit
   if (!graph_.ready() || !(layout == graph_layout_)) {
     const cudaError_t began = graph_.begin(stream_);
     if (began != cudaSuccess) return cuda_failure("beginning the CUDA graph capture of a run", began);
+    // Ends the capture on every way out (a failed step, an exception while
+    // a message is built) but the one that instantiates it.
+    struct AbandonUnlessEnded {
+      CapturedGraph* graph;
+      cudaStream_t stream;
+      bool ended;
+      ~AbandonUnlessEnded() {
+        if (!ended) graph->abandon(stream);
+      }
+    } capture{&graph_, stream_, false};
     const m2u_status recorded =
         launch_steps_for_precision(pixels, probabilities, counts, batch, padded_height, padded_width, with_output);
-    if (recorded != M2U_OK) {
-      graph_.abandon(stream_);
-      return recorded;
-    }
+    if (recorded != M2U_OK) return recorded;
+    capture.ended = true;
     const cudaError_t ended = graph_.end(stream_);
     if (ended != cudaSuccess) return cuda_failure("ending the CUDA graph capture of a run", ended);
     graph_layout_ = layout;
