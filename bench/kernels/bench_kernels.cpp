@@ -72,6 +72,22 @@ bool check_or_skip(benchmark::State& state, const DeviceTensor<T>& out, const Ho
   return false;
 }
 
+// INT8 outputs are checked bit for bit, every byte of the buffer (the
+// padded channels' zeros included).
+bool int8_matches_or_skip(benchmark::State& state, const DeviceBuffer<int8_t>& out, const std::vector<int8_t>& expected) {
+  std::vector<int8_t> got = out.download();
+  if (bench::corrupt_outputs()) got[got.size() / 2] ^= 1;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != expected[i]) {
+      const std::string why = "INT8 output differs from the reference at byte " + std::to_string(i) + ": " +
+                              std::to_string(got[i]) + " instead of " + std::to_string(expected[i]);
+      state.SkipWithError(why.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 // ---- 1x1 convolution
 struct PointwiseShape {
   const char* layer;
@@ -162,16 +178,7 @@ void bench_pointwise_int8(benchmark::State& state, PointwiseShape s) {
                                     residual_scale, nullptr);
   };
   bench::check(launch(), "pointwise_conv_int8");
-  std::vector<int8_t> got = out.download();
-  if (bench::corrupt_outputs()) got[got.size() / 2] ^= 1;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (got[i] != expected[i]) {
-      const std::string why = "INT8 output differs from the reference at byte " + std::to_string(i) + ": " +
-                              std::to_string(got[i]) + " instead of " + std::to_string(expected[i]);
-      state.SkipWithError(why.c_str());
-      return;
-    }
-  }
+  if (!int8_matches_or_skip(state, out, expected)) return;
   bench::time_launches(state, launch,
                        bench::work_of("1x1 conv", WorkArithmetic::kInt8,
                                       static_cast<double>(h) * w * s.out_channels * s.in_channels,
@@ -253,16 +260,7 @@ void bench_depthwise_int8(benchmark::State& state, DepthwiseShape s) {
                                     KernelActivation::kRelu6, nullptr);
   };
   bench::check(launch(), "depthwise_conv_int8");
-  std::vector<int8_t> got = out.download();
-  if (bench::corrupt_outputs()) got[got.size() / 2] ^= 1;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (got[i] != expected[i]) {
-      const std::string why = "INT8 output differs from the reference at byte " + std::to_string(i) + ": " +
-                              std::to_string(got[i]) + " instead of " + std::to_string(expected[i]);
-      state.SkipWithError(why.c_str());
-      return;
-    }
-  }
+  if (!int8_matches_or_skip(state, out, expected)) return;
   bench::time_launches(state, launch,
                        bench::work_of("depthwise 3x3", WorkArithmetic::kInt8,
                                       static_cast<double>(oh) * ow * s.channels * 9.0, double(in_nhwc.size()),
