@@ -145,7 +145,9 @@ if [[ "${M2U_SKIP_TSAN:-0}" == 1 ]]; then
   NOTES+=("emu+TSan skipped (M2U_SKIP_TSAN=1)")
 else
   banner "emu flavour with TSan (build/emu-tsan)"
-  build emu-tsan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=thread -DM2U_BUILD_BENCH=OFF
+  # Only what the selected tests run: the kernel suites and the emulation's.
+  build emu-tsan -DM2U_FLAVOUR=emu -DM2U_SANITIZE=thread -DM2U_BUILD_BENCH=OFF \
+    -- kernel_tests test_emu_kernels planted_block_race
   run_ctest "$ROOT/build/emu-tsan" -R "test_emu_kernels|planted_race_tsan|planted_block_race_tsan|test_kernel_"
 fi
 

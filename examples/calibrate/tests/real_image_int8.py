@@ -2,15 +2,18 @@
 """real_image_int8.py - INT8 on the real Octopi image, calibrated on frames
 that do not overlap the evaluated region.
 
-  real_image_int8.py M2U_CALIBRATE M2U_INFER GOLDEN_DIR IMAGE.png WORK_DIR
+  real_image_int8.py M2U_CALIBRATE M2U_INFER GOLDEN_DIR IMAGE.png WORK_DIR [--report-all]
 
 The image's left half (two 512x512 crops) calibrates the 1-channel model
-with each method; m2u_infer then runs the right half (512 wide, 1024 high)
-in FP32 and in INT8 and the masks (p > 0.5) are compared. Percentile and
-minmax must reach mask IoU >= 0.98 (issue F5's bar); entropy is reported
-(it clips the real model's activations too hard: README "Precision"). The
-3-channel model (extreme batch-norm statistics) is calibrated with the
-default method and reported.
+with percentile and with minmax; m2u_infer then runs the right half (512
+wide, 1024 high) in FP32 and in INT8 and the masks (p > 0.5) are compared.
+Both must reach mask IoU >= 0.98 (issue F5's bar).
+
+--report-all adds two cases that are reported, never judged (README
+"Precision" quotes them), about 2.5 minutes more of emulation, so ctest
+leaves them out: entropy calibration of the 1-channel model (it clips the
+real model's activations too hard), and the 3-channel model (extreme
+batch-norm statistics) with the default method.
 """
 
 import os
@@ -27,7 +30,11 @@ import png_write  # noqa: E402
 
 
 def main():
+    if len(sys.argv) not in (6, 7) or sys.argv[6:] not in ([], ["--report-all"]):
+        print(__doc__, file=sys.stderr)
+        return 2
     calibrate, infer, goldens, image_path, work = sys.argv[1:6]
+    report_all = sys.argv[6:] == ["--report-all"]
     os.makedirs(os.path.join(work, "calibration"), exist_ok=True)
     grey = png_read.read_png(image_path)[:, :, 0]
     png_write.write_grey8(os.path.join(work, "calibration", "top_left.png"), np.ascontiguousarray(grey[:512, :512]))
@@ -41,8 +48,9 @@ def main():
         return np.fromfile(os.path.join(out, "right_probability.f32"), dtype=np.float32).reshape(grey.shape[0], -1)
 
     ok = True
-    cases = [("m2unet_rbc_1ch", m, m != "entropy") for m in ("percentile", "minmax", "entropy")]
-    cases.append(("m2unet_rbc_3ch", "percentile", False))
+    cases = [("m2unet_rbc_1ch", "percentile", True), ("m2unet_rbc_1ch", "minmax", True)]
+    if report_all:
+        cases += [("m2unet_rbc_1ch", "entropy", False), ("m2unet_rbc_3ch", "percentile", False)]
     fp32 = {}
     for name, method, required in cases:
         model = os.path.join(goldens, name + ".m2u")
