@@ -11,7 +11,7 @@
 // __ldcg, ..., __stwt). Shuffles and atomics of halves live elsewhere.
 //
 // Every result is rounded once, from double, to the nearest half, ties to
-// even. __hfma is a double fma of the exact operands: the product of two
+// even. __hfma is a double a * b + c of the exact operands: the product of two
 // halves is exact in double, and rounding the sum to double first cannot
 // change the half result. That would need the double result to land on a
 // half-precision tie that the exact sum misses by less than a double ulp, so
@@ -31,8 +31,19 @@
 
 namespace m2u_emu {
 
-// The exact value of a half as a double.
-inline double half_to_double(const __half h) { return static_cast<double>(__half2float(h)); }
+// The exact value of a half as a double. Normal halves (the common case in
+// the kernels) are rebased with integer arithmetic: the exponent field moves
+// from bias 15 to 1023, the 10 fraction bits to the top of the 52.
+inline double half_to_double(const __half h) {
+  const std::uint64_t bits = __half_as_ushort(h);
+  if (((bits >> 10) & 0x1Fu) - 1u < 30u) {
+    const std::uint64_t rebased = ((bits & 0x8000u) << 48) | (((bits & 0x7FFFu) + (1008u << 10)) << 42);
+    double value;
+    std::memcpy(&value, &rebased, sizeof value);
+    return value;
+  }
+  return static_cast<double>(__half2float(h));  // zeros, subnormals, infinities, NaNs
+}
 
 // Rounds a double to the nearest half, ties to even, in one step (going through
 // float would round twice). NaN becomes the canonical NaN 0x7FFF, as the
@@ -41,6 +52,20 @@ inline __half double_to_half_rn(const double value) {
   std::uint64_t bits;
   std::memcpy(&bits, &value, sizeof bits);
   const std::uint32_t sign = static_cast<std::uint32_t>(bits >> 48) & 0x8000u;
+  // Results that round to a normal half, 2^-14 <= |value| < 65520 (the
+  // common case): with the exponent rebased from bias 1023 to 15, a half's
+  // bits are the top 15 of the double's magnitude below the sign; adding
+  // 2^41 - 1 plus the lowest kept bit before the shift rounds to nearest,
+  // ties to even, a carry moving up one binade. Everything else takes the
+  // general path below.
+  const std::uint64_t magnitude_bits = bits & ~(std::uint64_t{1} << 63);
+  constexpr std::uint64_t kMinNormal = std::uint64_t{1023 - 14} << 52;  // 2^-14
+  constexpr std::uint64_t kFirstOverflow = 0x40EFFE0000000000u;       // 65520, rounds to infinity
+  if (magnitude_bits - kMinNormal < kFirstOverflow - kMinNormal) {
+    const std::uint64_t rebased = magnitude_bits - (std::uint64_t{1023 - 15} << 52);
+    const std::uint64_t rounded = rebased + ((std::uint64_t{1} << 41) - 1) + ((rebased >> 42) & 1u);
+    return __ushort_as_half(static_cast<unsigned short>(sign | (rounded >> 42)));
+  }
   const int biased_exponent = static_cast<int>((bits >> 52) & 0x7FFu);
   const std::uint64_t fraction = bits & ((std::uint64_t{1} << 52) - 1);
   if (biased_exponent == 0x7FF) {
@@ -73,9 +98,11 @@ inline __half double_to_half_rn(const double value) {
 
 // ---- fused multiply-add
 
+// The product of two halves is exact in double, so a * b + c rounds once
+// there, as std::fma would (without the call into libm).
 inline __half __hfma(const __half a, const __half b, const __half c) {
   return m2u_emu::double_to_half_rn(
-      std::fma(m2u_emu::half_to_double(a), m2u_emu::half_to_double(b), m2u_emu::half_to_double(c)));
+      m2u_emu::half_to_double(a) * m2u_emu::half_to_double(b) + m2u_emu::half_to_double(c));
 }
 // Clamped to [+0, 1]; NaN gives +0 (the same __hmin/__hmax rule cuda_fp16.h uses for __hadd_sat).
 inline __half __hfma_sat(const __half a, const __half b, const __half c) {
