@@ -33,6 +33,7 @@ struct Options {
   bool per_tile_statistics = false;
   m2u_precision precision = M2U_PRECISION_FP32;  // --precision
   bool fuse_blocks = false;                       // --fuse-blocks
+  bool cuda_graph = false;                        // --cuda-graph
   int profile_frames = 0;                         // --profile N (0: no profiler calls)
 };
 

@@ -87,6 +87,7 @@ bool Segmenter::ensure(int height, int width, const std::vector<HostFrame>& flat
   o.min_area = options_.min_area;
   o.precision = options_.precision;
   o.fuse_blocks = options_.fuse_blocks ? 1 : 0;
+  o.cuda_graph = options_.cuda_graph ? 1 : 0;
   const m2u_status status = m2u_pipeline_create(model_, &o, &pipeline_);
   if (status != M2U_OK) {
     *error = size_text(width, height) + " frame: " + m2u_status_string(status) + ": " + m2u_last_error();

@@ -171,7 +171,9 @@ typedef struct m2u_engine_options {
                               strides and, for device memory, the buffers' addresses: a run that
                               changes any of them captures anew (correct, but a capture costs
                               more than a run: keep them fixed, e.g. pinned slots, which go
-                              through the engine's own staging). Copies from and to host memory
+                              through the engine's own staging). The engine holds the graphs of
+                              up to 64 layouts and drops the least recently used beyond. Copies
+                              from and to host memory
                               stay outside the graph. The stream (options.stream) must not be
                               the legacy default stream nor be captured by the caller. Any
                               precision (default 0) */
@@ -580,6 +582,10 @@ typedef struct m2u_pipeline_options {
   int device;              /* CUDA device index (default 0) */
   m2u_precision precision; /* the network's precision (default M2U_PRECISION_FP32) */
   int fuse_blocks;         /* the engine's fused blocks (m2u_engine_options; default 0) */
+  int cuda_graph;          /* 1: the engine's CUDA graphs (m2u_engine_options.cuda_graph): from
+                              the second frame of a size on, each tile (or the whole frame) is
+                              one graph launch; a tiled frame of more than 64 tiles captures
+                              anew every frame (default 0) */
 } m2u_pipeline_options;
 
 /* Input pixels on each side of an output pixel that M2U-Net's output there

@@ -3,10 +3,13 @@
 // is bit-identical to an engine without graphs, in every precision and with
 // fused blocks; a new layout (size, dtype, a device buffer's address)
 // captures anew and pinned or pageable frames do not (they go through the
-// engine's staging); given statistics and non-finite input reports still
-// work, since their host copies stay outside the graph; the C API's option.
+// engine's staging); a layout seen before replays its held graph, up to
+// kMaxHeldGraphs layouts, the least recently used dropped beyond; given
+// statistics and non-finite input reports still work, since their host
+// copies stay outside the graph; the C API's option.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -89,8 +92,8 @@ TEST_CASE("graph replay gives the plain engine's output bit for bit, capturing o
       int height, width, seed, captures_after;
     };
     // Three frames of one size (one capture), another size (a second), the
-    // first size again (a third: the engine holds one graph).
-    for (const Run r : {Run{37, 53, 1, 1}, Run{37, 53, 2, 1}, Run{37, 53, 3, 1}, Run{48, 80, 4, 2}, Run{37, 53, 5, 3}}) {
+    // first size again (its held graph).
+    for (const Run r : {Run{37, 53, 1, 1}, Run{37, 53, 2, 1}, Run{37, 53, 3, 1}, Run{48, 80, 4, 2}, Run{37, 53, 5, 2}}) {
       CAPTURE(r.seed);
       std::vector<uint8_t> frame = frame_bytes(r.height, r.width, r.seed);
       const std::vector<float> expected = run_host(*plain, frame, r.height, r.width);
@@ -146,13 +149,53 @@ TEST_CASE("graphs: pinned slots reuse the graph, device buffers at new addresses
     out.data = got.data();
     REQUIRE_MESSAGE(graphed->run(in, out) == M2U_OK, graphed->last_error());
     CHECK(got == expected);
-    // Alternating device buffers: each run is a new layout.
-    CHECK(graphed->graph_captures() == 2 + k);
+    // Alternating device buffers: two layouts, each captured once.
+    CHECK(graphed->graph_captures() == 2 + std::min(k, 1));
+    CHECK(graphed->graphs_held() == static_cast<size_t>(2 + std::min(k, 1)));
   }
   cudaFree(device[0]);
   cudaFree(device[1]);
   m2u_host_free(pinned[0]);
   m2u_host_free(pinned[1]);
+}
+
+TEST_CASE("graphs: the engine holds kMaxHeldGraphs layouts and drops the least recently used") {
+  const m2u::Model model = load_model("cin1_relu.m2u");
+  std::unique_ptr<m2u::Engine> plain = make_engine(model, M2U_PRECISION_FP32, false);
+  std::unique_ptr<m2u::Engine> graphed = make_engine(model, M2U_PRECISION_FP32, true);
+  const int h = 16, w = 16, pixels = h * w;
+  const int layouts = static_cast<int>(m2u::Engine::kMaxHeldGraphs) + 1;
+  // Layout k: the frame at offset k * pixels in one device buffer.
+  float* device = nullptr;
+  REQUIRE(cudaMalloc(reinterpret_cast<void**>(&device), static_cast<size_t>(layouts) * pixels * sizeof(float)) ==
+          cudaSuccess);
+  std::vector<float> frames(static_cast<size_t>(layouts) * pixels);
+  for (size_t i = 0; i < frames.size(); ++i) frames[i] = static_cast<float>((i * 37 + i / 19) % 256) / 255.0f;
+  REQUIRE(cudaMemcpy(device, frames.data(), frames.size() * sizeof(float), cudaMemcpyHostToDevice) == cudaSuccess);
+  std::vector<float> expected(pixels), got(pixels);
+  const auto run = [&](int k) {
+    m2u_image in = engine_test::host_image(device + static_cast<size_t>(k) * pixels, M2U_DTYPE_F32, 1, 1, h, w);
+    in.memory = M2U_MEMORY_DEVICE;
+    m2u_image out = engine_test::host_image(got.data(), M2U_DTYPE_F32, 1, 1, h, w);
+    REQUIRE_MESSAGE(graphed->run(in, out) == M2U_OK, graphed->last_error());
+    out.data = expected.data();
+    REQUIRE(plain->run(in, out) == M2U_OK);
+    CHECK(got == expected);
+  };
+  for (int k = 0; k < layouts; ++k) run(k);  // the last capture drops layout 0
+  CHECK(graphed->graph_captures() == layouts);
+  CHECK(graphed->graphs_held() == m2u::Engine::kMaxHeldGraphs);
+  run(layouts - 1);  // held: replayed
+  run(1);            // held: replayed, now recently used
+  CHECK(graphed->graph_captures() == layouts);
+  run(0);  // dropped: captured again, dropping layout 2 (layout 1 was used since)
+  CHECK(graphed->graph_captures() == layouts + 1);
+  run(1);
+  CHECK(graphed->graph_captures() == layouts + 1);
+  run(2);
+  CHECK(graphed->graph_captures() == layouts + 2);
+  CHECK(graphed->graphs_held() == m2u::Engine::kMaxHeldGraphs);
+  cudaFree(device);
 }
 
 TEST_CASE("graphs: given statistics change between replays; non-finite input is still reported") {

@@ -2,8 +2,9 @@
 # batch_and_stdin.sh - m2u_infer takes a directory (batch mode: every image
 # in it, sorted) and standard input ("-", here a raw dump), writing one set
 # of outputs per input; --fuse-blocks gives the same probabilities (FP32
-# within 1e-5) and --profile N runs (the profiler calls do nothing in the
-# emu flavour; a bad N is refused).
+# within 1e-5), --cuda-graph the same bytes (whole frames, and tiles with
+# --tile), and --profile N runs (the profiler calls do nothing in the emu
+# flavour; a bad N is refused).
 # Usage: batch_and_stdin.sh M2U_INFER MODEL WORK_DIR PYTHON
 set -euo pipefail
 infer="$1" model="$2" work="$3" python="$4"
@@ -34,6 +35,14 @@ grep -q '"width": 56' "$work/out/a_frame.json"
 grep -q '"input": "stdin"' "$work/out/stdin.json"
 "$infer" --model "$model" --out "$work/plain" --quiet --raw-output "$work/frames"
 "$infer" --model "$model" --out "$work/fused" --quiet --raw-output --fuse-blocks --profile 1 "$work/frames"
+"$infer" --model "$model" --out "$work/graph" --quiet --raw-output --cuda-graph "$work/frames"
+"$infer" --model "$model" --out "$work/tiled" --quiet --raw-output --tile 32 --overlap 8 "$work/frames" 2>/dev/null
+"$infer" --model "$model" --out "$work/tiled_graph" --quiet --raw-output --tile 32 --overlap 8 --cuda-graph \
+  "$work/frames" 2>/dev/null
+for stem in a_frame b_frame; do
+  cmp "$work/plain/${stem}_probability.f32" "$work/graph/${stem}_probability.f32"
+  cmp "$work/tiled/${stem}_probability.f32" "$work/tiled_graph/${stem}_probability.f32"
+done
 "$python" - "$work" <<'PY'
 import sys
 import numpy as np

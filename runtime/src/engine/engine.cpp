@@ -538,8 +538,12 @@ m2u_status Engine::launch_device_work(const PixelImage& pixels, const Probabilit
                                       with_output);
   }
   const GraphLayout layout{pixels, probabilities, counts, with_output, given_statistics_batch_ > 0};
-  if (!graph_.ready() || !(layout == graph_layout_)) {
-    const cudaError_t began = graph_.begin(stream_);
+  ++runs_with_graphs_;
+  auto held = std::find_if(graphs_.begin(), graphs_.end(),
+                           [&](const HeldGraph& g) { return g.layout == layout; });
+  if (held == graphs_.end()) {
+    auto graph = std::make_unique<CapturedGraph>();
+    const cudaError_t began = graph->begin(stream_);
     if (began != cudaSuccess) return cuda_failure("beginning the CUDA graph capture of a run", began);
     // Ends the capture on every way out (a failed step, an exception while
     // a message is built) but the one that instantiates it.
@@ -550,17 +554,24 @@ m2u_status Engine::launch_device_work(const PixelImage& pixels, const Probabilit
       ~AbandonUnlessEnded() {
         if (!ended) graph->abandon(stream);
       }
-    } capture{&graph_, stream_, false};
+    } capture{graph.get(), stream_, false};
     const m2u_status recorded =
         launch_steps_for_precision(pixels, probabilities, counts, batch, padded_height, padded_width, with_output);
     if (recorded != M2U_OK) return recorded;
     capture.ended = true;
-    const cudaError_t ended = graph_.end(stream_);
+    const cudaError_t ended = graph->end(stream_);
     if (ended != cudaSuccess) return cuda_failure("ending the CUDA graph capture of a run", ended);
-    graph_layout_ = layout;
     ++graph_captures_;
+    if (graphs_.size() == kMaxHeldGraphs) {  // drop the least recently used
+      graphs_.erase(std::min_element(graphs_.begin(), graphs_.end(), [](const HeldGraph& a, const HeldGraph& b) {
+        return a.last_use < b.last_use;
+      }));
+    }
+    graphs_.push_back(HeldGraph{layout, std::move(graph), 0});
+    held = graphs_.end() - 1;
   }
-  const cudaError_t replayed = graph_.replay(stream_);
+  held->last_use = runs_with_graphs_;
+  const cudaError_t replayed = held->graph->replay(stream_);
   if (replayed != cudaSuccess) return cuda_failure("launching the run's CUDA graph", replayed);
   return M2U_OK;
 }

@@ -53,9 +53,12 @@ struct EngineOptions {
   bool fuse_blocks = false;
   // The device work of a run (statistics, input conversion, every step) as
   // a CUDA graph, captured at the first run of a frame layout and replayed
-  // while the layout and device buffers stay the same (GraphLayout). Host
-  // copies (frames in, results out, given statistics, the non-finite
-  // counters) stay outside the graph. Not with a step observer.
+  // at every later run with the same layout and device buffers
+  // (GraphLayout). The engine holds the graphs of up to kMaxHeldGraphs
+  // layouts (a tiled frame's tiles, alternating buffers) and drops the
+  // least recently used beyond. Host copies (frames in, results out, given
+  // statistics, the non-finite counters) stay outside the graph. Not with a
+  // step observer.
   bool cuda_graph = false;
   // CUDA events around every step of each run (layer_times); not with
   // cuda_graph (events would be inside the graph).
@@ -108,8 +111,12 @@ class Engine {
   // standardises per image, then one per step), from the events recorded
   // between them; waits for that run.
   m2u_status layer_times(std::vector<double>* milliseconds);
-  // Tests: how many graphs the cuda_graph option has captured so far.
+  // cuda_graph: the most layouts whose graphs are held at once.
+  static constexpr size_t kMaxHeldGraphs = 64;
+  // Tests: how many graphs the cuda_graph option has captured so far, and
+  // how many it holds now.
   int graph_captures() const { return graph_captures_; }
+  size_t graphs_held() const { return graphs_.size(); }
   // Decoder fine-tuning: the FP32 arena view of a planned view for a frame
   // of batch x padded_height x padded_width, and conv `conv`'s folded
   // weights and bias in the device weight array, in the kernels' layout
@@ -215,7 +222,7 @@ class Engine {
   // creation; used instead of image_statistics while given_statistics_.
   std::vector<float> given_statistics_;
   int given_statistics_batch_ = 0;
-  // cuda_graph: what the held graph was captured for (every value its
+  // cuda_graph: what a held graph was captured for (every value its
   // kernels were given that can change between runs).
   struct GraphLayout {
     PixelImage pixels;
@@ -231,8 +238,13 @@ class Engine {
   bool layer_events_recorded_ = false;
   cudaError_t record_layer_event(size_t index);
   bool use_graph_ = false;
-  CapturedGraph graph_;
-  GraphLayout graph_layout_{};
+  struct HeldGraph {
+    GraphLayout layout;
+    std::unique_ptr<CapturedGraph> graph;
+    unsigned long long last_use;  // runs_with_graphs_ at its last replay
+  };
+  std::vector<HeldGraph> graphs_;  // at most kMaxHeldGraphs
+  unsigned long long runs_with_graphs_ = 0;
   int graph_captures_ = 0;
   std::string last_error_;
 };

@@ -102,6 +102,7 @@ std::unique_ptr<Pipeline> Pipeline::create(const Model& model, const m2u_pipelin
   engine_options.device = o.device;
   engine_options.precision = o.precision;
   engine_options.fuse_blocks = o.fuse_blocks != 0;
+  engine_options.cuda_graph = o.cuda_graph != 0;
   engine_options.stream = p.stream_;
   p.engine_ = Engine::create(model, engine_options, status, error);
   if (!p.engine_) return nullptr;
