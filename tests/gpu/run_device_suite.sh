@@ -5,7 +5,8 @@
 # their CPU references, the engine against the fixtures, real data, FP16 and
 # INT8 accuracy, the trainer's gradients, the CLIs), compute-sanitizer's
 # memcheck over every kernel suite and racecheck / synccheck / initcheck
-# over the shared-memory kernels' suites, m2u_bench's end-to-end medians
+# over the shared-memory kernels' suites, the whole network's output on the
+# real image against the emulation's, m2u_bench's end-to-end medians
 # per precision (with and without CUDA graphs) at 512x512 and 3000x3000
 # beside the work model's figures, the slowest launches per precision
 # measured with events (--per-launch), and bench_kernels: every kernel and
@@ -23,9 +24,8 @@
 # and the report says what was cut. Exit status 0 when every test and check
 # passed.
 #
-# Not here yet (the report says so): the whole-network comparison with the
-# emulation's output (the machine has no emu build; the real-data tests
-# compare with PyTorch instead).
+# The device's whole-network output on the real image is compared with the
+# emulation's (an emu build of m2u_infer made here; FP32, FP16 and INT8).
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="${1:-$ROOT/build/device_suite}"
@@ -139,6 +139,64 @@ else
   ((dirty == 0)) || failures=$((failures + 1))
 fi
 
+# ---- the device's whole-network output against the emulation's: the real
+# model on the real 1024x1024 image through this build's m2u_infer and an
+# emu build's (m2u_infer only, blocks on every core), per precision; INT8
+# with one calibration (this build's m2u_calibrate) for both. Bounds: FP32
+# 1e-4 (the device contracts multiply-adds to FMA, the emulation's host
+# code does not), FP16 1e-2 and mask IoU 0.999 (F5's bar: a float rounding
+# difference can move a half rounding), INT8 2e-2 and IoU 0.99 (one
+# rounding step of an int8 activation).
+say "device against emulation ($(elapsed) s so far)"
+{
+  echo
+  echo "## The whole network on the device against the emulation (real model, real 1024x1024 image)"
+  echo
+} >>"$REPORT"
+compare_model="$BUILD/tests/real_goldens/m2unet_rbc_1ch.m2u"
+compare_frame="$SHARED_DATA/octopi_dpc_rbc_1024.png"
+COMPARE="$OUT/compare"
+EMU_BUILD="$ROOT/build/gpu-emu"
+emu_args=(-DM2U_FLAVOUR=emu -DCMAKE_BUILD_TYPE=RelWithDebInfo -DM2U_BUILD_TESTS=OFF -DM2U_BUILD_BENCH=OFF)
+[[ -d "$DEPS" ]] && emu_args+=(-DCMAKE_PREFIX_PATH="$DEPS")
+if [[ ! -f "$compare_model" || ! -f "$compare_frame" ]]; then
+  echo "Not run: the real model (converted by the real_goldens test) or image is absent." >>"$REPORT"
+elif ! cmake -S "$ROOT" -B "$EMU_BUILD" -G Ninja "${emu_args[@]}" >"$OUT/emu_build.log" 2>&1 ||
+     ! cmake --build "$EMU_BUILD" -j "$JOBS" --target m2u_infer >>"$OUT/emu_build.log" 2>&1; then
+  echo "FAILED: the emu build (emu_build.log)" >>"$REPORT"
+  failures=$((failures + 1))
+else
+  rm -rf "$COMPARE" && mkdir -p "$COMPARE"
+  int8_real="$COMPARE/m2unet_rbc_1ch_int8.m2u"
+  "$BUILD/examples/calibrate/m2u_calibrate" --model "$compare_model" --out "$int8_real" "$compare_frame" \
+    >>"$OUT/emu_build.log" 2>&1 || rm -f "$int8_real"
+  stem="$(basename "${compare_frame%.*}")"
+  for case in "fp32 1e-4 0.9999" "fp16 1e-2 0.999" "int8 2e-2 0.99"; do
+    read -r precision max_abs min_iou <<<"$case"
+    model="$compare_model"
+    if [[ "$precision" == int8 ]]; then
+      [[ -f "$int8_real" ]] || { echo "FAILED: int8: the calibration (emu_build.log)" >>"$REPORT"
+                                 failures=$((failures + 1)); continue; }
+      model="$int8_real"
+    fi
+    for side in device emulation; do
+      infer="$BUILD/examples/infer/m2u_infer"
+      [[ "$side" == emulation ]] && infer="$EMU_BUILD/examples/infer/m2u_infer"
+      M2U_EMU_BLOCK_THREADS="$JOBS" timeout 150 "$infer" --model "$model" --out "$COMPARE/${side}_$precision" \
+        --raw-output --quiet --precision "$precision" "$compare_frame" >>"$OUT/emu_build.log" 2>&1 ||
+        echo "$precision: m2u_infer failed on the $side (emu_build.log)" >>"$OUT/emu_build.log"
+    done
+    if line="$("$PYTHON" "$ROOT/tests/gpu/compare_outputs.py" "$precision" \
+                 "$COMPARE/emulation_$precision/${stem}_probability.f32" \
+                 "$COMPARE/device_$precision/${stem}_probability.f32" --max-abs "$max_abs" --min-iou "$min_iou")"; then
+      echo "- $line" >>"$REPORT"
+    else
+      echo "- FAILED: ${line:-$precision: no output (emu_build.log)}" >>"$REPORT"
+      failures=$((failures + 1))
+    fi
+  done
+fi
+
 # ---- end-to-end medians beside the model
 BENCH="$BUILD/examples/bench/m2u_bench"
 MODEL="$ROOT/weights/m2unet_synthetic_1ch.m2u"
@@ -236,8 +294,6 @@ else
 fi
 
 {
-  echo
-  echo "Not measured by this suite yet: the whole-network comparison with the emulation's output."
   echo
   echo "Finished in $(elapsed) s: $( ((failures == 0)) && echo "all passed" || echo "$failures stage(s) FAILED")."
 } >>"$REPORT"
