@@ -55,6 +55,8 @@ cudaError_t record_work(cudaStream_t stream, RecordedWork work);
 cudaError_t refuse_during_capture(cudaStream_t stream);
 // A destroyed stream's capture, if any, is dropped.
 void forget_stream_capture(cudaStream_t stream);
+// cudaGraphLaunch calls that replayed a graph, since the process started.
+uint64_t graph_launches();
 
 }  // namespace m2u_emu
 

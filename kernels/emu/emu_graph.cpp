@@ -21,6 +21,7 @@
 // copies outside its graphs, and this makes a slip show in CI.
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,8 @@ GraphState& graph_state() {
   static GraphState instance;
   return instance;
 }
+
+std::atomic<uint64_t> g_graph_launches{0};
 
 bool is_legacy(cudaStream_t stream) { return stream == nullptr || stream == cudaStreamLegacy; }
 
@@ -119,6 +122,8 @@ cudaError_t refuse_during_capture(cudaStream_t stream) {
   record_error(cudaErrorStreamCaptureUnsupported);
   return cudaErrorStreamCaptureUnsupported;
 }
+
+uint64_t graph_launches() { return g_graph_launches.load(); }
 
 void forget_stream_capture(cudaStream_t stream) {
   std::lock_guard<std::mutex> lock(graph_state().mutex);
@@ -242,6 +247,7 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t executable, cudaStream_t stream) {
   }
   // Like CUDA, destroying an executable graph while it is being launched is
   // the caller's error; a replay allocates nothing.
+  m2u_emu::g_graph_launches.fetch_add(1, std::memory_order_relaxed);
   for (const m2u_emu::RecordedWork& item : executable->work) {
     const cudaError_t status = item(stream);
     if (status != cudaSuccess) return status;

@@ -151,7 +151,10 @@ typedef enum m2u_precision {
  * (a macro passing the caller's sizeof); the library reads only struct_size
  * bytes, so a caller compiled against an older, shorter struct keeps
  * working and gets the defaults for fields added since. Fields are only
- * ever added at the end. */
+ * ever added at the end and start at or after the previous sizeof, so
+ * that tail padding an older struct_size covers is never read as a field
+ * (m2u_pipeline_options.reserved_0; cuda_graph and time_layers here came
+ * in 0.3 development snapshots before this rule). */
 typedef struct m2u_engine_options {
   size_t struct_size;      /* set by m2u_engine_options_init: the caller's sizeof */
   int max_batch;           /* frames per run, 1.. (default 1) */
@@ -173,10 +176,9 @@ typedef struct m2u_engine_options {
                               more than a run: keep them fixed, e.g. pinned slots, which go
                               through the engine's own staging). The engine holds the graphs of
                               up to 64 layouts and drops the least recently used beyond. Copies
-                              from and to host memory
-                              stay outside the graph. The stream (options.stream) must not be
-                              the legacy default stream nor be captured by the caller. Any
-                              precision (default 0) */
+                              from and to host memory stay outside the graph. The stream
+                              (options.stream) must not be the legacy default stream nor be
+                              captured by the caller. Any precision (default 0) */
   int time_layers;         /* 1: every run records CUDA events between its layers, for
                               m2u_engine_layer_times (a little host work a layer; not with
                               cuda_graph, which it refuses) (default 0) */
@@ -521,7 +523,8 @@ M2U_API m2u_status m2u_trainer_get_stats(const m2u_trainer* trainer, m2u_trainer
  * only that many bytes and sets struct_size (for m2u_cell the caller sets
  * it). The library then reads or writes only struct_size bytes, so a caller
  * built against an older, shorter struct keeps working with a newer
- * library: the fields it does not know keep their defaults. */
+ * library: the fields it does not know keep their defaults. A new field
+ * starts at or after the previous sizeof (see m2u_engine_options). */
 
 typedef enum m2u_raw_format {
   M2U_RAW_MONO8 = 0,  /* one byte a pixel, intensity v / 255 */
@@ -582,6 +585,7 @@ typedef struct m2u_pipeline_options {
   int device;              /* CUDA device index (default 0) */
   m2u_precision precision; /* the network's precision (default M2U_PRECISION_FP32) */
   int fuse_blocks;         /* the engine's fused blocks (m2u_engine_options; default 0) */
+  int reserved_0;          /* ignored: the tail padding of the struct that ended at fuse_blocks */
   int cuda_graph;          /* 1: the engine's CUDA graphs (m2u_engine_options.cuda_graph): from
                               the second frame of a size on, each tile (or the whole frame) is
                               one graph launch; a tiled frame of more than 64 tiles captures

@@ -2,6 +2,7 @@
 // pipeline") over m2u::Pipeline: growable option and result structs read
 // and written only up to the caller's struct_size.
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 
@@ -13,6 +14,11 @@ struct m2u_pipeline {
   std::unique_ptr<m2u::Pipeline> pipeline;
   std::string message;  // for failures before the pipeline is reached
 };
+
+// The struct that ended at fuse_blocks was 72 bytes (LP64): fields added
+// since start there or later (m2urt.h: tail padding is never a field).
+static_assert(offsetof(m2u_pipeline_options, cuda_graph) >= 72 || sizeof(void*) != 8,
+              "m2u_pipeline_options: cuda_graph in the tail padding of the older struct");
 
 namespace {
 

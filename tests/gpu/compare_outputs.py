@@ -49,6 +49,7 @@ def main():
         return 1
     worst = total = 0.0
     identical = nonfinite = both = either = differ = 0
+    # Over the pixels finite in both (a non-finite one fails the comparison).
     for x, y in zip(a, b):
         if not (math.isfinite(x) and math.isfinite(y)):
             nonfinite += 1
@@ -65,7 +66,8 @@ def main():
     ok = nonfinite == 0 and worst <= args.max_abs and iou >= args.min_iou
     print("%s: %s: %d pixels, %d identical, max |dp| %.3g (bound %g), mean |dp| %.3g, mask IoU %.6f (bound %g), "
           "%d mask pixels differ%s"
-          % (args.label, "ok" if ok else "FAIL", len(a), identical, worst, args.max_abs, total / len(a), iou,
+          % (args.label, "ok" if ok else "FAIL", len(a), identical, worst, args.max_abs,
+             total / max(len(a) - nonfinite, 1), iou,
              args.min_iou, differ, ", %d non-finite" % nonfinite if nonfinite else ""))
     return 0 if ok else 1
 

@@ -17,7 +17,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def write(path, values):
-    array.array("f", values).tofile(open(path, "wb"))
+    with open(path, "wb") as f:
+        array.array("f", values).tofile(f)
 
 
 def compare(work, reference, candidate, max_abs, min_iou):

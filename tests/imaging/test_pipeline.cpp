@@ -340,9 +340,16 @@ TEST_CASE("cuda_graph: whole and tiled frames equal the plain pipeline's bit for
       std::vector<float> maps[2];
       for (int graph = 0; graph < 2; ++graph) {
         m2u_pipeline* p = pipelines[graph].pipeline;
+#if defined(M2U_FLAVOUR_EMU)
+        const uint64_t before = m2u_emu::graph_launches();
+#endif
         REQUIRE_MESSAGE(m2u_pipeline_run(p, &frame) == M2U_OK, m2u_pipeline_last_error(p));
         maps[graph] = read_plane<float>(p, M2U_PLANE_PROBABILITY, height, width);
         CHECK(result_of(p).tiles == (tile ? 12 : 1));
+#if defined(M2U_FLAVOUR_EMU)
+        // One graph launch a tile (a capture is launched once too), none without.
+        CHECK(m2u_emu::graph_launches() - before == static_cast<uint64_t>(graph ? (tile ? 12 : 1) : 0));
+#endif
       }
       CHECK(maps[1] == maps[0]);
     }

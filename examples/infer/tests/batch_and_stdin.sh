@@ -36,9 +36,11 @@ grep -q '"input": "stdin"' "$work/out/stdin.json"
 "$infer" --model "$model" --out "$work/plain" --quiet --raw-output "$work/frames"
 "$infer" --model "$model" --out "$work/fused" --quiet --raw-output --fuse-blocks --profile 1 "$work/frames"
 "$infer" --model "$model" --out "$work/graph" --quiet --raw-output --cuda-graph "$work/frames"
-"$infer" --model "$model" --out "$work/tiled" --quiet --raw-output --tile 32 --overlap 8 "$work/frames" 2>/dev/null
+# (tiles overlapping by less than the receptive field: m2u_infer warns)
+"$infer" --model "$model" --out "$work/tiled" --quiet --raw-output --tile 32 --overlap 8 "$work/frames" \
+  2>"$work/tiled.txt" || { cat "$work/tiled.txt"; exit 1; }
 "$infer" --model "$model" --out "$work/tiled_graph" --quiet --raw-output --tile 32 --overlap 8 --cuda-graph \
-  "$work/frames" 2>/dev/null
+  "$work/frames" 2>"$work/tiled.txt" || { cat "$work/tiled.txt"; exit 1; }
 for stem in a_frame b_frame; do
   cmp "$work/plain/${stem}_probability.f32" "$work/graph/${stem}_probability.f32"
   cmp "$work/tiled/${stem}_probability.f32" "$work/tiled_graph/${stem}_probability.f32"

@@ -145,7 +145,7 @@ class Engine {
   m2u_status upload_given_statistics(int batch);
   // Per-frame statistics on the device (a kernel; none when given).
   m2u_status compute_statistics(const PixelImage& pixels);
-  // launch_steps for the engine's precision, directly or through graph_.
+  // launch_steps for the engine's precision, directly or through a held graph (graphs_).
   m2u_status launch_device_work(const PixelImage& pixels, const ProbabilityImage& probabilities,
                                 unsigned long long* nonfinite_counts, int batch, int padded_height,
                                 int padded_width, bool with_output);
