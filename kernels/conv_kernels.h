@@ -75,20 +75,23 @@ cudaError_t depthwise_conv_float_arithmetic(TensorView<const T> input, TensorVie
                                             const float* weight, const float* bias, int stride,
                                             KernelActivation activation, cudaStream_t stream);
 
-// ---- Fused inverted-residual block (inverted_residual_fused.cu)
+// ---- Fused inverted-residual block (inverted_residual_fused.cu, _fp16.cu)
 //
 // expand 1x1 (+ activation) -> depthwise 3x3 at `stride` (+ activation) ->
 // project 1x1 (+ activation) + residual, in one kernel: the expanded and
 // depthwise tensors stay in shared memory. The same arithmetic as
 // pointwise_conv -> depthwise_conv -> pointwise_conv, summed in another
-// order (FP32). Weights in those kernels' layouts: expand
+// order. float: FP32 arithmetic (inverted_residual_fused.cu); __half:
+// half2 arithmetic with FP32 flushes, as pointwise_conv<__half> and
+// depthwise_conv<__half> round (inverted_residual_fused_fp16.cu). Weights
+// (float) in those kernels' layouts: expand
 // [hidden][expand_row = padded_channels<T>(input.channels)], depthwise
 // [9][depthwise_weight_row(hidden)], project [output.channels][project_row =
 // padded_channels<T>(hidden)], zeros in the padding columns; expand,
 // depthwise and project 16-byte aligned. Output: the depthwise's ceil(H/stride) x
 // ceil(W/stride) with at most kMaxFusedOutputChannels padded channels.
 // At most kMaxFusedInputChannels padded input channels (the chunk's expand
-// rows are staged in shared memory). Instantiated for float.
+// rows are staged in shared memory). Instantiated for float and __half.
 constexpr int kMaxFusedOutputChannels = 64;
 constexpr int kMaxFusedInputChannels = 64;
 // Output pixels a side of the fused kernel's tile (the work model counts

@@ -31,26 +31,20 @@
 // the weights (re-read by every tile from cache).
 #include "conv_kernels.h"
 #include "device_math.cuh"
+#include "inverted_residual_fused.cuh"
 #include "launch.h"
 #include "launcher_support.h"
 
 namespace m2u {
 namespace {
 
-constexpr int kFusedThreads = 256;
-constexpr int kFusedTile = kFusedTileOutputs;  // output pixels a side
-constexpr int kFusedChunk = 16;    // hidden channels a pass
-constexpr int kSharedRow = kFusedChunk + 4;
-constexpr int kTilePixels = kFusedTile * kFusedTile;
-
-__host__ __device__ constexpr int window_side(int stride) { return (kFusedTile - 1) * stride + 3; }
-
-// padded_channels<T> (host-only) in device code.
-template <typename T>
-__device__ __forceinline__ int padded_in_device(int channels) {
-  constexpr int kGroup = ChannelAlignment<T>::value;
-  return (channels + kGroup - 1) / kGroup * kGroup;
-}
+using fused::kChunk;
+using fused::kThreads;
+using fused::kTile;
+using fused::kTilePixels;
+using fused::padded_in_device;
+using fused::window_side;
+constexpr int kSharedRow = kChunk + 4;
 
 __device__ __forceinline__ float dot4(const float (&a)[4], const float4& b) {
   return a[0] * b.x + a[1] * b.y + a[2] * b.z + a[3] * b.w;
@@ -59,13 +53,13 @@ __device__ __forceinline__ float dot4(const float (&a)[4], const float4& b) {
 // The chunk's weights staged in shared memory (every thread of the block
 // reads the same ones: from shared memory they come at shared-memory
 // latency, not the texture path's):
-//   expand     [kFusedChunk][expand_stride]: the chunk's expand rows, hidden
+//   expand     [kChunk][expand_stride]: the chunk's expand rows, hidden
 //              channel h at row (h % 4) * 4 + h / 4, so that the four rows
 //              a warp reads at once (one per quad of lanes) are adjacent;
 //              expand_stride = 4 * odd puts them in distinct bank groups;
-//   expand_bias [kFusedChunk];
-//   depthwise  [9][kFusedChunk]: tap-major, 4 channels a float4;
-//   depthwise_bias [kFusedChunk];
+//   expand_bias [kChunk];
+//   depthwise  [9][kChunk]: tap-major, 4 channels a float4;
+//   depthwise_bias [kChunk];
 //   project    [out_padded][kSharedRow]: the chunk's 16 columns.
 __host__ __device__ constexpr int expand_stride(int expand_row) { return 4 * ((expand_row / 4) | 1); }
 __host__ __device__ constexpr int expand_slot(int h) { return (h % 4) * 4 + h / 4; }
@@ -76,14 +70,14 @@ struct StagedWeights {
   float* base;
   int stride;  // expand_stride(expand_row)
   __device__ float* expand() const { return base; }
-  __device__ float* expand_bias() const { return base + kFusedChunk * stride; }
-  __device__ float* depthwise() const { return base + kFusedChunk * (stride + 1); }
-  __device__ float* depthwise_bias() const { return base + kFusedChunk * (stride + 10); }
-  __device__ float* project() const { return base + kFusedChunk * (stride + 11); }
+  __device__ float* expand_bias() const { return base + kChunk * stride; }
+  __device__ float* depthwise() const { return base + kChunk * (stride + 1); }
+  __device__ float* depthwise_bias() const { return base + kChunk * (stride + 10); }
+  __device__ float* project() const { return base + kChunk * (stride + 11); }
 };
 
 __host__ __device__ constexpr int staged_floats(int expand_row, int out_padded) {
-  return kFusedChunk * (expand_stride(expand_row) + 11) + out_padded * kSharedRow;
+  return kChunk * (expand_stride(expand_row) + 11) + out_padded * kSharedRow;
 }
 
 // Stages what phase `phase` of chunk `chunk` will need (0: the expand's
@@ -96,7 +90,7 @@ __device__ __forceinline__ void stage(const FusedBlockWeights& w, const StagedWe
   const int hidden = w.hidden_channels;
   if (phase == 0) {
     const int quads = w.expand_row / 4;
-    for (int item = tid; item < kFusedChunk * quads; item += kFusedThreads) {
+    for (int item = tid; item < kChunk * quads; item += kThreads) {
       const int h = item / quads, c = (item % quads) * 4;
       const float4 v = chunk + h < hidden
                            ? __ldg(reinterpret_cast<const float4*>(w.expand_weight +
@@ -104,21 +98,21 @@ __device__ __forceinline__ void stage(const FusedBlockWeights& w, const StagedWe
                            : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
       *reinterpret_cast<float4*>(staged.expand() + expand_slot(h) * staged.stride + c) = v;
     }
-    if (tid < kFusedChunk) staged.expand_bias()[tid] = chunk + tid < hidden ? __ldg(w.expand_bias + chunk + tid) : 0.0f;
+    if (tid < kChunk) staged.expand_bias()[tid] = chunk + tid < hidden ? __ldg(w.expand_bias + chunk + tid) : 0.0f;
   } else if (phase == 1) {
-    for (int item = tid; item < 9 * kFusedChunk; item += kFusedThreads) {
-      const int tap = item / kFusedChunk, h = item % kFusedChunk;
+    for (int item = tid; item < 9 * kChunk; item += kThreads) {
+      const int tap = item / kChunk, h = item % kChunk;
       staged.depthwise()[item] =
           chunk + h < hidden ? __ldg(w.depthwise_weight + tap * depthwise_weight_row(hidden) + chunk + h) : 0.0f;
     }
-    if (tid < kFusedChunk) {
+    if (tid < kChunk) {
       staged.depthwise_bias()[tid] = chunk + tid < hidden ? __ldg(w.depthwise_bias + chunk + tid) : 0.0f;
     }
   } else {
     // The project rows are padded with zeros up to project_row (a multiple
     // of 4 >= hidden), and the chunk's columns past it are zeros here.
-    for (int item = tid; item < out_padded * (kFusedChunk / 4); item += kFusedThreads) {
-      const int o = item / (kFusedChunk / 4), k = (item % (kFusedChunk / 4)) * 4;
+    for (int item = tid; item < out_padded * (kChunk / 4); item += kThreads) {
+      const int o = item / (kChunk / 4), k = (item % (kChunk / 4)) * 4;
       const float4 v = chunk + k < w.project_row && o < out_channels
                            ? __ldg(reinterpret_cast<const float4*>(w.project_weight +
                                                                    static_cast<size_t>(o) * w.project_row + chunk + k))
@@ -135,7 +129,7 @@ __device__ __forceinline__ void stage(const FusedBlockWeights& w, const StagedWe
 // for 4 quads: the launch would fail on the Nano). The widest fused block
 // (conv4.7) has 64 outputs: 4 quads a thread; 6 (96 outputs) spilled on sm_53.
 template <typename T, int kQuads>
-M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_inverted_residual_fused(TensorView<const T> input, TensorView<T> output,
+M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1) kernel_inverted_residual_fused(TensorView<const T> input, TensorView<T> output,
                                                               TensorView<const T> residual, FusedBlockWeights w,
                                                               int stride) {
   M2U_DYNAMIC_SHARED(float, fused_shared);
@@ -147,8 +141,8 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_invert
   const int out_channels = output.channels;
   const int tid = static_cast<int>(threadIdx.x);
   const int n = static_cast<int>(blockIdx.z);
-  const int tile_y = static_cast<int>(blockIdx.y) * kFusedTile;
-  const int tile_x = static_cast<int>(blockIdx.x) * kFusedTile;
+  const int tile_y = static_cast<int>(blockIdx.y) * kTile;
+  const int tile_x = static_cast<int>(blockIdx.x) * kTile;
   const int window_y = tile_y * stride - 1, window_x = tile_x * stride - 1;
   const int in_padded = padded_in_device<T>(input.channels);
   const int hidden = w.hidden_channels;
@@ -169,10 +163,10 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_invert
   stage<T>(w, staged, 0, 0, out_channels, out_padded, tid);
   stage<T>(w, staged, 0, 1, out_channels, out_padded, tid);
   __syncthreads();
-  for (int chunk = 0; chunk < hidden; chunk += kFusedChunk) {
+  for (int chunk = 0; chunk < hidden; chunk += kChunk) {
     // 1. expand the window's pixels, 4 hidden channels per item.
     stage<T>(w, staged, chunk, 2, out_channels, out_padded, tid);
-    for (int item = tid; item < side * side * 4; item += kFusedThreads) {
+    for (int item = tid; item < side * side * 4; item += kThreads) {
       const int p = item / 4, quad = item % 4;
       const int iy = window_y + p / side, ix = window_x + p % side;
       float values[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -201,17 +195,17 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_invert
     // 2. depthwise: one thread per tile pixel and 4 hidden channels.
     {
       const int p = tid / 4, quad = tid % 4;
-      const int oy = tile_y + p / kFusedTile, ox = tile_x + p % kFusedTile;
+      const int oy = tile_y + p / kTile, ox = tile_x + p % kTile;
       float values[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       if (oy < output.height && ox < output.width) {
         float acc[4];
         load_quad(staged.depthwise_bias() + quad * 4, acc);
-        const int base = (p / kFusedTile) * stride * side + (p % kFusedTile) * stride;
+        const int base = (p / kTile) * stride * side + (p % kTile) * stride;
         M2U_UNROLL
         for (int tap = 0; tap < 9; ++tap) {
           float e[4], t[4];
           load_quad(expanded + (base + (tap / 3) * side + tap % 3) * kSharedRow + quad * 4, e);
-          load_quad(staged.depthwise() + tap * kFusedChunk + quad * 4, t);
+          load_quad(staged.depthwise() + tap * kChunk + quad * 4, t);
           M2U_UNROLL
           for (int i = 0; i < 4; ++i) acc[i] += e[i] * t[i];
         }
@@ -222,12 +216,12 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_invert
       }
       store_quad(filtered + p * kSharedRow + quad * 4, values);
     }
-    if (chunk + kFusedChunk < hidden) stage<T>(w, staged, chunk + kFusedChunk, 0, out_channels, out_padded, tid);
+    if (chunk + kChunk < hidden) stage<T>(w, staged, chunk + kChunk, 0, out_channels, out_padded, tid);
     __syncthreads();
     // 3. project: this thread's pixel x its output quads, 4 hidden channels
     // at a time (zeros past `hidden` in the staged columns).
     M2U_UNROLL
-    for (int kq = 0; kq < kFusedChunk / 4; ++kq) {
+    for (int kq = 0; kq < kChunk / 4; ++kq) {
       if (chunk + kq * 4 >= hidden) break;
       float d[4];
       load_quad(filtered + q * kSharedRow + kq * 4, d);
@@ -241,45 +235,23 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kFusedThreads, 1) kernel_invert
         }
       }
     }
-    if (chunk + kFusedChunk < hidden) stage<T>(w, staged, chunk + kFusedChunk, 1, out_channels, out_padded, tid);
+    if (chunk + kChunk < hidden) stage<T>(w, staged, chunk + kChunk, 1, out_channels, out_padded, tid);
     __syncthreads();  // the next chunk overwrites the tiles and the columns
   }
 
-  const int oy = tile_y + q / kFusedTile, ox = tile_x + q % kFusedTile;
-  if (oy >= output.height || ox >= output.width) return;
-  M2U_UNROLL
-  for (int j = 0; j < kQuads; ++j) {
-    const int first_out = (group + 4 * j) * 4;
-    if (first_out >= out_padded) break;
-    float residuals[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    if (residual.data != nullptr) load_quad(pixel_at(residual, n, oy, ox) + first_out, residuals);
-    float results[4];
-    M2U_UNROLL
-    for (int i = 0; i < 4; ++i) {
-      const int o = first_out + i;
-      results[i] = o < output.channels
-                       ? activate(sums[j][i] + __ldg(w.project_bias + o), w.project_activation) + residuals[i]
-                       : 0.0f;
-    }
-    store_quad(pixel_at(output, n, oy, ox) + first_out, results);
-  }
+  fused::store_outputs<T, kQuads>(sums, output, residual, w, n, q, group);
 }
 
 template <int kQuads>
 cudaError_t launch_fused(TensorView<const float> input, TensorView<float> output, TensorView<const float> residual,
                          const FusedBlockWeights& weights, int stride, cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>((output.width + kFusedTile - 1) / kFusedTile),
-                  static_cast<unsigned>((output.height + kFusedTile - 1) / kFusedTile),
-                  static_cast<unsigned>(output.batch));
   const int side = window_side(stride);
   const size_t shared = (static_cast<size_t>(side * side + kTilePixels) * kSharedRow +
                          staged_floats(weights.expand_row, padded_channels<float>(output.channels))) *
                         sizeof(float);
-  return launch("inverted_residual_fused", kernel_inverted_residual_fused<float, kQuads>, grid, dim3(kFusedThreads),
+  return launch("inverted_residual_fused", kernel_inverted_residual_fused<float, kQuads>, fused::grid_of(output), dim3(kThreads),
                 shared, stream, input, output, residual, weights, stride);
 }
-
-bool aligned16(const float* p) { return p != nullptr && reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
 }  // namespace
 
@@ -287,19 +259,10 @@ template <>
 cudaError_t inverted_residual_fused<float>(TensorView<const float> input, TensorView<float> output,
                                            TensorView<const float> residual, const FusedBlockWeights& weights,
                                            int stride, cudaStream_t stream) {
-  const int out_padded = padded_channels<float>(output.channels);
-  if (!valid_view(input) || !valid_view(output) || (stride != 1 && stride != 2) || output.batch != input.batch ||
-      output.height != (input.height + stride - 1) / stride || output.width != (input.width + stride - 1) / stride ||
-      weights.hidden_channels < 1 || out_padded > kMaxFusedOutputChannels ||
-      padded_channels<float>(input.channels) > kMaxFusedInputChannels ||
-      weights.expand_row != padded_channels<float>(input.channels) ||
-      weights.project_row != padded_channels<float>(weights.hidden_channels) || !aligned16(weights.expand_weight) ||
-      !aligned16(weights.project_weight) || !weights.expand_bias || !aligned16(weights.depthwise_weight) ||
-      !weights.depthwise_bias || !weights.project_bias ||
-      (residual.data != nullptr && (!valid_view(residual) || !same_shape(residual, output)))) {
+  if (!fused::runnable(input, output, residual, weights, stride)) {
     return cudaErrorInvalidValue;
   }
-  if (out_padded <= 32) return launch_fused<2>(input, output, residual, weights, stride, stream);
+  if (padded_channels<float>(output.channels) <= 32) return launch_fused<2>(input, output, residual, weights, stride, stream);
   return launch_fused<4>(input, output, residual, weights, stride, stream);
 }
 

@@ -39,7 +39,7 @@ const char kUsage[] =
     "                         sm_61+ (Xavier, Orin); on the Nano (sm_53) correct but not faster.\n"
     "                         The JSON lists each layer's precision\n"
     "  --fuse-blocks          run each encoder inverted-residual block as one fused kernel (fp32\n"
-    "                         only; less DRAM traffic, a smaller arena)\n"
+    "                         and fp16; less DRAM traffic, a smaller arena)\n"
     "  --cuda-graph           capture each tile's (or the frame's) device work as a CUDA graph\n"
     "                         and replay it for every later input of the same size: one launch\n"
     "                         instead of ~60 (outputs unchanged)\n"    "  --profile N            for Nsight: one warm-up run of the first input, then the profiler\n"

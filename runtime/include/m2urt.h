@@ -165,8 +165,9 @@ typedef struct m2u_engine_options {
   void* stream;            /* a cudaStream_t to run on; NULL: the engine makes its own */
   int fuse_blocks;         /* 1: each encoder inverted-residual block with an expand runs as one
                               fused kernel, its expanded tensors kept on chip (less DRAM
-                              traffic, a smaller arena; README "Performance model"). FP32 only:
-                              FP16 and INT8 engines refuse it (default 0) */
+                              traffic, a smaller arena; README "Performance model"). FP32 and
+                              FP16 (half2, as FP16's unfused blocks); INT8 engines and trainers
+                              refuse it (default 0) */
   int cuda_graph;          /* 1: the device work of a run (statistics, input conversion, every
                               layer) is captured as a CUDA graph at the first run of a frame
                               layout and replayed after: one graph launch instead of ~60 kernel

@@ -109,6 +109,12 @@ TEST_CASE("FP16 engine = PyTorch fixtures at every stage, within the FP16 tolera
   check_fixture("cin3_relu6_folded", 12345, M2U_PRECISION_FP16);
 }
 
+TEST_CASE("FP16 engine with fused (half2) encoder blocks = PyTorch fixtures at every stage, within the FP16 "
+          "tolerance") {
+  check_fixture("cin3_relu6", 3, M2U_PRECISION_FP16, true);
+  check_fixture("cin1_relu", 7, M2U_PRECISION_FP16, true);
+}
+
 namespace {
 
 // cin1_relu on a frame that is not a multiple of 16 (padded by the engine)

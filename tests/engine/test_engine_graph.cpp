@@ -82,7 +82,8 @@ TEST_CASE("graph replay gives the plain engine's output bit for bit, capturing o
     bool fuse_blocks;
   };
   for (const Case c : {Case{"FP32", M2U_PRECISION_FP32, false}, Case{"FP32 fused", M2U_PRECISION_FP32, true},
-                       Case{"FP16", M2U_PRECISION_FP16, false}, Case{"INT8", M2U_PRECISION_INT8, false}}) {
+                       Case{"FP16", M2U_PRECISION_FP16, false}, Case{"FP16 fused", M2U_PRECISION_FP16, true},
+                       Case{"INT8", M2U_PRECISION_INT8, false}}) {
     CAPTURE(std::string(c.label));
     m2u::Model model = load_model("cin1_relu.m2u");
     if (c.precision == M2U_PRECISION_INT8) engine_test::add_stand_in_activation_scales(&model, kMaxHeight, kMaxWidth);

@@ -239,14 +239,50 @@ TEST_CASE("fused blocks: each encoder block with an expand, up to 192 hidden cha
   }
 }
 
-TEST_CASE("arena with fused blocks at 512x512, 1024x1024 and 3000x3000 (FP32, Cin 1)") {
+TEST_CASE("arena with fused blocks at 512x512, 1024x1024 and 3000x3000 (FP32 and FP16, Cin 1)") {
   for (int size : {512, 1024, 3000}) {
     const m2u::ExecutionPlan unfused = m2u::make_execution_plan(arch(1), 1, size, size, 4, 4, false);
     const m2u::ExecutionPlan fused =
         m2u::make_execution_plan(arch(1), 1, size, size, 4, 4, false, false, m2u::MixedPrecision{}, true);
+    const m2u::ExecutionPlan half =
+        m2u::make_execution_plan(arch(1), 1, size, size, 8, 2, false, false, m2u::fp16_mixed_precision());
+    const m2u::ExecutionPlan half_fused =
+        m2u::make_execution_plan(arch(1), 1, size, size, 8, 2, false, false, m2u::fp16_mixed_precision(), true);
     check_invariants(fused);
+    check_invariants(half_fused);
     MESSAGE(size << "x" << size << ": arena FP32 " << unfused.arena_bytes / 1048576.0 << " MiB, fused "
-                 << fused.arena_bytes / 1048576.0 << " MiB");
+                 << fused.arena_bytes / 1048576.0 << " MiB; FP16 " << half.arena_bytes / 1048576.0 << " MiB, fused "
+                 << half_fused.arena_bytes / 1048576.0 << " MiB");
     CHECK(fused.arena_bytes < unfused.arena_bytes);
+    CHECK(half_fused.arena_bytes < half.arena_bytes);
   }
+}
+
+TEST_CASE("FP16 fused blocks: the half2 stages' blocks, marked half2, their weight rows padded to 8 halves") {
+  const m2u::Architecture a = arch(1);
+  const m2u::ExecutionPlan fused =
+      m2u::make_execution_plan(a, 1, 48, 80, 8, 2, false, false, m2u::fp16_mixed_precision(), true);
+  check_invariants(fused);
+  int fused_steps = 0;
+  for (const m2u::PlannedStep& step : fused.steps) {
+    if (step.kind != m2u::StepKind::kFusedBlock) continue;
+    ++fused_steps;
+    CHECK(step.half2);
+    CHECK((step.stage == "conv2" || step.stage == "conv3" || step.stage == "conv4"));
+    CHECK(fused.conv_inputs[step.conv].row_length == (a.convs[step.conv].in_channels + 7) / 8 * 8);
+    CHECK(fused.conv_inputs[step.project_conv].row_length == (a.convs[step.conv].out_channels + 7) / 8 * 8);
+  }
+  CHECK(fused_steps == 6);
+  // A half2 stage list without conv2 leaves conv2's blocks unfused.
+  m2u::MixedPrecision some = m2u::fp16_mixed_precision();
+  some.half2_stages = {"conv3", "conv4"};
+  const m2u::ExecutionPlan partial = m2u::make_execution_plan(a, 1, 48, 80, 8, 2, false, false, some, true);
+  int partial_steps = 0;
+  for (const m2u::PlannedStep& step : partial.steps) {
+    if (step.kind == m2u::StepKind::kFusedBlock) {
+      ++partial_steps;
+      CHECK(step.stage != "conv2");
+    }
+  }
+  CHECK(partial_steps == 4);  // conv3.4 .. conv3.6, conv4.7
 }

@@ -319,7 +319,7 @@ TEST_CASE("the C API's work model: rows, totals, profiles, and refusals naming t
   m2u_model_destroy(model);
 }
 
-TEST_CASE("the C API's fuse_blocks: FP32 engines plan fused steps and name them; FP16 and INT8 refuse it") {
+TEST_CASE("the C API's fuse_blocks: FP32 and FP16 engines plan fused steps and name them; INT8 refuses it") {
   m2u_model* model = nullptr;
   REQUIRE(m2u_model_load(engine_test::fixture_path("cin3_relu6.m2u").c_str(), &model) == M2U_OK);
   m2u_engine_options options;
@@ -327,36 +327,46 @@ TEST_CASE("the C API's fuse_blocks: FP32 engines plan fused steps and name them;
   CHECK(options.fuse_blocks == 0);
   options.max_height = 48;
   options.max_width = 80;
-  options.fuse_blocks = 1;
-  m2u_engine* engine = nullptr;
-  REQUIRE_MESSAGE(m2u_engine_create(model, &options, &engine) == M2U_OK, std::string(m2u_last_error()));
-  int layers = 0, fused = 0;
-  REQUIRE(m2u_engine_layer_count(engine, &layers) == M2U_OK);
-  for (int i = 0; i < layers; ++i) {
-    m2u_layer_info info;
-    info.struct_size = sizeof(info);
-    REQUIRE(m2u_engine_get_layer(engine, i, &info) == M2U_OK);
-    if (std::string(info.name).find("(fused block)") != std::string::npos) {
-      ++fused;
-      CHECK(std::string(info.arithmetic).find("fused") != std::string::npos);
+  struct Case {
+    m2u_precision precision;
+    const char* storage;
+    const char* arithmetic;
+  };
+  for (const Case c : {Case{M2U_PRECISION_FP32, "fp32", "fp32, fused"}, Case{M2U_PRECISION_FP16, "fp16", "half2, fused"}}) {
+    CAPTURE(c.storage);
+    options.precision = c.precision;
+    options.fuse_blocks = 1;
+    m2u_engine* engine = nullptr;
+    REQUIRE_MESSAGE(m2u_engine_create(model, &options, &engine) == M2U_OK, std::string(m2u_last_error()));
+    int layers = 0, fused = 0;
+    REQUIRE(m2u_engine_layer_count(engine, &layers) == M2U_OK);
+    for (int i = 0; i < layers; ++i) {
+      m2u_layer_info info;
+      info.struct_size = sizeof(info);
+      REQUIRE(m2u_engine_get_layer(engine, i, &info) == M2U_OK);
+      if (std::string(info.name).find("(fused block)") != std::string::npos) {
+        ++fused;
+        CHECK(std::string(info.storage) == c.storage);
+        CHECK(std::string(info.arithmetic).rfind(c.arithmetic, 0) == 0);
+      }
     }
+    CHECK(fused == 6);
+    size_t fused_arena = 0, arena = 0;
+    REQUIRE(m2u_engine_memory(engine, &fused_arena, nullptr) == M2U_OK);
+    m2u_engine_destroy(engine);
+    options.fuse_blocks = 0;
+    REQUIRE(m2u_engine_create(model, &options, &engine) == M2U_OK);
+    REQUIRE(m2u_engine_memory(engine, &arena, nullptr) == M2U_OK);
+    CHECK(fused_arena < arena);
+    m2u_engine_destroy(engine);
   }
-  CHECK(fused == 6);
-  size_t fused_arena = 0, arena = 0;
-  REQUIRE(m2u_engine_memory(engine, &fused_arena, nullptr) == M2U_OK);
-  m2u_engine_destroy(engine);
-  options.fuse_blocks = 0;
-  REQUIRE(m2u_engine_create(model, &options, &engine) == M2U_OK);
-  REQUIRE(m2u_engine_memory(engine, &arena, nullptr) == M2U_OK);
-  CHECK(fused_arena < arena);
-  m2u_engine_destroy(engine);
   options.fuse_blocks = 1;
-  for (m2u_precision precision : {M2U_PRECISION_FP16, M2U_PRECISION_INT8}) {
-    options.precision = precision;
-    CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
-    CHECK(engine == nullptr);
-    CHECK(std::string(m2u_last_error()).find("fused blocks run in FP32 engines only") != std::string::npos);
-  }
+  options.precision = M2U_PRECISION_INT8;
+  m2u_engine* engine = nullptr;
+  CHECK(m2u_engine_create(model, &options, &engine) == M2U_ERROR_INVALID_ARGUMENT);
+  CHECK(engine == nullptr);
+  CHECK(std::string(m2u_last_error()).find("fused blocks run in FP32 and FP16 inference engines only") !=
+        std::string::npos);
   m2u_model_destroy(model);
 }
 

@@ -129,6 +129,38 @@ inline HostTensor half2_depthwise_conv(const HostTensor& input, const std::vecto
   return result;
 }
 
+// The 1x1 convolutions of the fused half2 kernel
+// (kernels/inverted_residual_fused_fp16.cu) before their activation: `input`
+// the K padded channels as the kernel reads them (padding 0), `weight`
+// [out_channels][K] as uploaded (rounded to half as staged). Per output and
+// chunk of 16 channels, one half2 from zero: the even channels' products
+// chained in the low lane, the odd ones' in the high lane, each in
+// increasing order; then (low + high) added into a float sum that starts at
+// the bias (`bias_first`: the expand) or at 0, the bias added last (the
+// project).
+inline HostTensor half2_paired_pointwise_conv(const HostTensor& input, const std::vector<float>& weight,
+                                              const std::vector<float>& bias, int out_channels, bool bias_first) {
+  const int k_channels = input.c;
+  REQUIRE(weight.size() == static_cast<size_t>(out_channels) * k_channels);
+  HostTensor result(input.n, out_channels, input.h, input.w);
+  for (int n = 0; n < input.n; ++n)
+    for (int y = 0; y < input.h; ++y)
+      for (int x = 0; x < input.w; ++x)
+        for (int co = 0; co < out_channels; ++co) {
+          float sum = bias_first ? bias[co] : 0.0f;
+          for (int chunk = 0; chunk < k_channels; chunk += kHalf2PointwiseChunk) {
+            float lanes[2] = {0.0f, 0.0f};
+            for (int k = chunk; k < std::min(chunk + kHalf2PointwiseChunk, k_channels); ++k) {
+              lanes[k % 2] = half_fma(input.at(n, k, y, x),
+                                      half_rounded(weight[static_cast<size_t>(co) * k_channels + k]), lanes[k % 2]);
+            }
+            sum += lanes[0] + lanes[1];
+          }
+          result.at(n, co, y, x) = bias_first ? sum : sum + bias[co];
+        }
+  return result;
+}
+
 // Steps between neighbouring halves from `expected` to `got` (both hold
 // half values; +0 and -0 are one), the largest over the tensors; INT_MAX for
 // a NaN or a shape mismatch.

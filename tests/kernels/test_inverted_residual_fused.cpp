@@ -6,23 +6,34 @@
 // output (61 channels, 64 padded), input, residual and output views that are slices of
 // wider buffers (the encoder's last block writes into a concat buffer),
 // poisoned outputs, guards, several schedules; and the refusals of what it
-// cannot run.
+// cannot run. FP32 and FP16 (half2 arithmetic); FP16 also against a CPU
+// model of its own arithmetic (half2_conv_reference.h), to the ulp.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "conv_kernels.h"
 #include "depthwise_layout.h"
 #include "emu_test_support.h"
+#include "half2_conv_reference.h"
 #include "kernel_test_support.h"
 #include "reference_ops.h"
 
 namespace {
 
 using namespace kernel_test;
+
+// FP16 (half2) against the FP32 reference (max |diff| / max |ref|): three
+// tensors rounded to half (expanded, depthwise, output: 2^-11 each) and the
+// half partial sums of the expand and project (16 products a chunk, as the
+// unfused pointwise kernel; kPointwiseHalf2Tolerance's argument). Measured
+// worst over the cases below (the MESSAGE line): 1.19e-3; 4e-3 is 3.4x it,
+// as kPointwiseHalf2Tolerance. Against its own arithmetic: 0 ulps.
+constexpr double kFusedHalf2Tolerance = 4e-3;
 
 struct FusedCase {
   std::string name;
@@ -51,15 +62,64 @@ std::vector<float> padded_rows(const std::vector<float>& rows, int count, int le
   return out;
 }
 
+// A tensor's first `padded` channels: its own, then zeros (a producer's
+// padding, as the kernel reads it).
+HostTensor zero_padded(const HostTensor& tensor, int padded) {
+  HostTensor out(tensor.n, padded, tensor.h, tensor.w);
+  for (int n = 0; n < tensor.n; ++n)
+    for (int ch = 0; ch < tensor.c; ++ch)
+      for (int y = 0; y < tensor.h; ++y)
+        for (int x = 0; x < tensor.w; ++x) out.at(n, ch, y, x) = tensor.at(n, ch, y, x);
+  return out;
+}
+
+// The half2 kernel's arithmetic, stage for stage (half2_conv_reference.h),
+// each tensor rounded to half where the kernel stores it: the expanded and
+// depthwise tensors in shared memory, the output (rounded by
+// check_same_arithmetic).
+HostTensor same_arithmetic_block(const HostTensor& input, const BlockWeights& w, const FusedCase& c,
+                                 const FusedActivations& a) {
+  const int in_padded = m2u::padded_channels<__half>(c.in_channels);
+  const int project_row = m2u::padded_channels<__half>(c.hidden);
+  const HostTensor expanded = rounded_to<__half>(m2u::ref::activation(
+      half2_paired_pointwise_conv(zero_padded(input, in_padded), padded_rows(w.expand, c.hidden, c.in_channels, in_padded),
+                                  w.expand_bias, c.hidden, true),
+      a.expand.reference));
+  const HostTensor filtered = rounded_to<__half>(m2u::ref::activation(
+      half2_depthwise_conv(expanded, w.depthwise, w.depthwise_bias, c.stride), a.depthwise.reference));
+  HostTensor result = m2u::ref::activation(
+      half2_paired_pointwise_conv(zero_padded(filtered, project_row),
+                                  padded_rows(w.project, c.out_channels, c.hidden, project_row), w.project_bias,
+                                  c.out_channels, false),
+      a.project.reference);
+  if (c.residual) result = m2u::ref::add(result, input);
+  return result;
+}
+
+// The same-arithmetic check's allowance in half ulps: the emulation is
+// exact but for expf in a sigmoid (half2_ulp_tolerance); a sigmoid before
+// the project moves a stored hidden value by an ulp now and then, which
+// the output can carry one ulp further.
+int fused_ulp_tolerance(const FusedActivations& a) {
+  const bool hidden_sigmoid = a.expand.kernel == m2u::KernelActivation::kSigmoid ||
+                              a.depthwise.kernel == m2u::KernelActivation::kSigmoid;
+  return std::max(half2_ulp_tolerance(a.project.kernel), hidden_sigmoid ? half2_ulp_tolerance(a.expand.kernel) +
+                                                                              half2_ulp_tolerance(a.depthwise.kernel) + 1
+                                                                        : 0);
+}
+
+template <typename T>
 void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& activations, uint32_t seed,
-                    WorstError* worst) {
+                    WorstError* worst, SameArithmeticWorst* same_worst = nullptr) {
+  constexpr bool kHalf = std::is_same<T, __half>::value;
   constexpr float kForeign = -55.0f;
-  const int in_padded = m2u::padded_channels<float>(c.in_channels);
-  const HostTensor input = random_tensor(c.batch, c.in_channels, c.height, c.width, seed);
+  const int in_padded = m2u::padded_channels<T>(c.in_channels);
+  // The kernel reads the input as stored: the references take it rounded.
+  const HostTensor input = rounded_to<T>(random_tensor(c.batch, c.in_channels, c.height, c.width, seed));
   const BufferShape input_shape{c.batch, c.height, c.width, c.input_offset + in_padded + c.input_extra};
-  std::vector<float> input_contents = filled_buffer<float>(input_shape, kForeign);
+  std::vector<T> input_contents = filled_buffer<T>(input_shape, kForeign);
   write_slice(input_contents, input_shape, c.input_offset, input);
-  const DeviceInput<float> device_input(input_shape, input_contents);
+  const DeviceInput<T> device_input(input_shape, input_contents);
 
   // Weights scaled so that every stage keeps values of order 1.
   BlockWeights w;
@@ -69,7 +129,7 @@ void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& act
   w.depthwise_bias = random_values(c.hidden, seed + 4);
   w.project = random_values(static_cast<size_t>(c.out_channels) * c.hidden, seed + 5, -0.3f, 0.3f);
   w.project_bias = random_values(c.out_channels, seed + 6);
-  const int expand_row = in_padded, project_row = m2u::padded_channels<float>(c.hidden);
+  const int expand_row = in_padded, project_row = m2u::padded_channels<T>(c.hidden);
   DeviceBuffer<float> expand(static_cast<size_t>(c.hidden) * expand_row), expand_bias(c.hidden),
       depthwise(static_cast<size_t>(9) * m2u::depthwise_weight_row(c.hidden)), depthwise_bias(c.hidden),
       project(static_cast<size_t>(c.out_channels) * project_row), project_bias(c.out_channels);
@@ -82,8 +142,8 @@ void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& act
 
   const int out_h = (c.height + c.stride - 1) / c.stride, out_w = (c.width + c.stride - 1) / c.stride;
   const BufferShape output_shape{c.batch, out_h, out_w,
-                                 c.output_offset + m2u::padded_channels<float>(c.out_channels) + c.output_extra};
-  const std::vector<float> before = output_before<float>(output_shape, c.output_offset, c.out_channels, kForeign);
+                                 c.output_offset + m2u::padded_channels<T>(c.out_channels) + c.output_extra};
+  const std::vector<T> before = output_before<T>(output_shape, c.output_offset, c.out_channels, kForeign);
 
   for (const FusedActivations& a : activations) {
     const HostTensor expanded = m2u::ref::activation(
@@ -94,23 +154,28 @@ void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& act
     HostTensor expected = m2u::ref::activation(
         m2u::ref::conv2d(filtered, w.project, w.project_bias, c.out_channels, 1, 1, 1), a.project.reference);
     if (c.residual) expected = m2u::ref::add(expected, input);
+    const HostTensor same = kHalf ? same_arithmetic_block(input, w, c, a) : HostTensor{};
     const m2u::FusedBlockWeights weights{expand.data(),  expand_bias.data(),  depthwise.data(),
                                          depthwise_bias.data(), project.data(), project_bias.data(),
                                          c.hidden,       expand_row,          project_row,
                                          a.expand.kernel, a.depthwise.kernel, a.project.kernel};
     for (uint64_t schedule : emu_test::test_seeds()) {
       emu_test::ScopedSeed scoped(schedule);
-      DeviceBuffer<float> output(output_shape.elements());
+      DeviceBuffer<T> output(output_shape.elements());
       output.upload(before);
-      const m2u::TensorView<const float> in = device_input.view(c.input_offset, c.in_channels);
-      const cudaError_t status = m2u::inverted_residual_fused<float>(
+      const m2u::TensorView<const T> in = device_input.view(c.input_offset, c.in_channels);
+      const cudaError_t status = m2u::inverted_residual_fused<T>(
           in, view_of(output.data(), output_shape, c.output_offset, c.out_channels),
-          c.residual ? in : m2u::TensorView<const float>{nullptr, 0, 0, 0, 0, 0}, weights, c.stride, nullptr);
-      const std::string context = c.name + " " + a.expand.name + "/" + a.depthwise.name + "/" + a.project.name +
-                                  " schedule " + std::to_string(schedule);
+          c.residual ? in : m2u::TensorView<const T>{nullptr, 0, 0, 0, 0, 0}, weights, c.stride, nullptr);
+      const std::string context = Precision<T>::name() + " " + c.name + " " + a.expand.name + "/" +
+                                  a.depthwise.name + "/" + a.project.name + " schedule " + std::to_string(schedule);
       REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-      check_output(output, before, output_shape, c.output_offset, expected, Precision<float>::kTolerance, context,
-                   worst);
+      check_output(output, before, output_shape, c.output_offset, expected,
+                   kHalf ? kFusedHalf2Tolerance : Precision<float>::kTolerance, context, worst);
+      if constexpr (kHalf) {
+        check_same_arithmetic(output, output_shape, c.output_offset, same, fused_ulp_tolerance(a), context,
+                              same_worst);
+      }
     }
     for (DeviceBuffer<float>* b : {&expand, &expand_bias, &depthwise, &depthwise_bias, &project, &project_bias}) {
       std::string where;
@@ -147,12 +212,40 @@ TEST_CASE("inverted_residual_fused FP32: against expand -> depthwise -> project 
   WorstError worst;
   uint32_t seed = 11;
   for (const FusedCase& c : cases) {
-    run_fused_case(c, c.height <= 9 ? block : large_case_activations(block), seed, &worst);
+    run_fused_case<float>(c, c.height <= 9 ? block : large_case_activations(block), seed, &worst);
     seed += 17;
   }
-  run_fused_case(cases[1], others, 99, &worst);
+  run_fused_case<float>(cases[1], others, 99, &worst);
   MESSAGE("inverted_residual_fused FP32: worst relative error " << worst.relative << " (tolerance "
                                                                 << Precision<float>::kTolerance << ")");
+}
+
+TEST_CASE("inverted_residual_fused FP16 (half2): against its own arithmetic and the FP32 reference") {
+  const std::vector<FusedActivations> block = {block_activations(2, 2, 0), block_activations(1, 1, 0)};
+  const std::vector<FusedActivations> others = {block_activations(0, 3, 1), block_activations(3, 0, 2)};
+  // Slices start and end at 8-half (16-byte) groups.
+  std::vector<FusedCase> cases = {
+      {"1x9x13 s1 residual 24->144->24", 1, 9, 13, 24, 144, 24, 1, true, 0, 0, 0, 0},
+      {"2x9x13 s2 19->37->33, slices", 2, 9, 13, 19, 37, 33, 2, false, 8, 8, 8, 16},
+      {"1x3x3 s2 3->6->7", 1, 3, 3, 3, 6, 7, 2, false, 0, 0, 0, 0},
+  };
+  if (!under_simulator()) {
+    cases.push_back({"1x17x34 s1 residual 32->192->32, into a concat slice", 1, 17, 34, 32, 192, 32, 1, true, 8, 16,
+                     16, 0});
+    cases.push_back({"1x17x34 s2 5->30->61 (the widest output, 64 padded)", 1, 17, 34, 5, 30, 61, 2, false, 0, 0, 0, 0});
+    cases.push_back({"2x17x34 s1 64->384->64", 2, 17, 34, 64, 384, 64, 1, true, 0, 0, 0, 0});
+  }
+  WorstError worst;
+  SameArithmeticWorst same;
+  uint32_t seed = 23;
+  for (const FusedCase& c : cases) {
+    run_fused_case<__half>(c, c.height <= 9 ? block : large_case_activations(block), seed, &worst, &same);
+    seed += 17;
+  }
+  run_fused_case<__half>(cases[1], others, 101, &worst, &same);
+  MESSAGE("inverted_residual_fused FP16: worst relative error against FP32 "
+          << worst.relative << " (tolerance " << kFusedHalf2Tolerance << "); against its own arithmetic "
+          << same.ulps << " half ulps, relative " << same.relative);
 }
 
 TEST_CASE("inverted_residual_fused refuses what it cannot run") {
@@ -195,9 +288,31 @@ TEST_CASE("inverted_residual_fused refuses what it cannot run") {
   // A residual of another shape.
   const m2u::TensorView<const float> small{in.data(), 1, 8, 13, 8, 8};
   CHECK(m2u::inverted_residual_fused<float>(input, output, small, good, 1, nullptr) == cudaErrorInvalidValue);
+
+  // FP16: the rows pad to 8-half groups.
+  DeviceBuffer<__half> half_in(9 * 13 * 8), half_out(9 * 13 * 8);
+  const m2u::TensorView<const __half> half_input{half_in.data(), 1, 9, 13, 4, 8};
+  const m2u::TensorView<__half> half_output{half_out.data(), 1, 9, 13, 8, 8};
+  const m2u::TensorView<const __half> half_none{nullptr, 0, 0, 0, 0, 0};
+  m2u::FusedBlockWeights half_rows = good;
+  CHECK(m2u::inverted_residual_fused<__half>(half_input, half_output, half_none, half_rows, 1, nullptr) ==
+        cudaSuccess);
+  CHECK(cudaDeviceSynchronize() == cudaSuccess);
+  half_rows.expand_row = 4;  // float's padding of 4 channels, not half's
+  CHECK(m2u::inverted_residual_fused<__half>(half_input, half_output, half_none, half_rows, 1, nullptr) ==
+        cudaErrorInvalidValue);
+  half_rows = good;
+  half_rows.hidden_channels = 12;  // project_row 16 is float's padding of 12 channels; half's is 16 too
+  CHECK(m2u::inverted_residual_fused<__half>(half_input, half_output, half_none, half_rows, 1, nullptr) ==
+        cudaSuccess);
+  CHECK(cudaDeviceSynchronize() == cudaSuccess);
+  half_rows.hidden_channels = 4;  // half pads 4 channels to 8, not 16
+  CHECK(m2u::inverted_residual_fused<__half>(half_input, half_output, half_none, half_rows, 1, nullptr) ==
+        cudaErrorInvalidValue);
 }
 
-TEST_CASE("inverted_residual_fused equals the three kernels it replaces (one block, as the engine runs it)") {
+TEST_CASE_TEMPLATE("inverted_residual_fused equals the three kernels it replaces (one block, as the engine runs it)", T,
+                   float, __half) {
   // Also the GPU simulator's comparison of the fused kernel with the
   // unfused launches on the same block (README "Kernels on a GPU
   // simulator": this suite's rows).
@@ -206,12 +321,12 @@ TEST_CASE("inverted_residual_fused equals the three kernels it replaces (one blo
     bool residual;
   };
   for (const Shape s : {Shape{16, 16, 32, 192, 32, 1, true}, Shape{16, 16, 24, 144, 32, 2, false}}) {
-    const int in_padded = m2u::padded_channels<float>(s.in_channels);
-    const int hidden_padded = m2u::padded_channels<float>(s.hidden);
-    const int out_padded = m2u::padded_channels<float>(s.out_channels);
+    const int in_padded = m2u::padded_channels<T>(s.in_channels);
+    const int hidden_padded = m2u::padded_channels<T>(s.hidden);
+    const int out_padded = m2u::padded_channels<T>(s.out_channels);
     const int out_h = (s.height + s.stride - 1) / s.stride, out_w = (s.width + s.stride - 1) / s.stride;
     const HostTensor input = random_tensor(1, s.in_channels, s.height, s.width, 5);
-    const DeviceInput<float> device_input = upload_tensor<float>(input);
+    const DeviceInput<T> device_input = upload_tensor<T>(input);
     DeviceBuffer<float> expand(static_cast<size_t>(s.hidden) * in_padded), expand_bias(s.hidden),
         depthwise(static_cast<size_t>(9) * m2u::depthwise_weight_row(s.hidden)), depthwise_bias(s.hidden),
         project(static_cast<size_t>(s.out_channels) * hidden_padded), project_bias(s.out_channels);
@@ -225,37 +340,41 @@ TEST_CASE("inverted_residual_fused equals the three kernels it replaces (one blo
                                s.out_channels, s.hidden, hidden_padded));
     project_bias.upload(random_values(s.out_channels, 11));
     const m2u::KernelActivation relu6 = m2u::KernelActivation::kRelu6, linear = m2u::KernelActivation::kLinear;
-    const m2u::TensorView<const float> in = device_input.view(0, s.in_channels);
-    const m2u::TensorView<const float> none{nullptr, 0, 0, 0, 0, 0};
+    const m2u::TensorView<const T> in = device_input.view(0, s.in_channels);
+    const m2u::TensorView<const T> none{nullptr, 0, 0, 0, 0, 0};
 
-    DeviceBuffer<float> expanded(static_cast<size_t>(s.height) * s.width * hidden_padded),
+    DeviceBuffer<T> expanded(static_cast<size_t>(s.height) * s.width * hidden_padded),
         filtered(static_cast<size_t>(out_h) * out_w * hidden_padded),
         unfused(static_cast<size_t>(out_h) * out_w * out_padded), fused(unfused.size());
-    const m2u::TensorView<float> e{expanded.data(), 1, s.height, s.width, s.hidden, hidden_padded};
-    const m2u::TensorView<float> d{filtered.data(), 1, out_h, out_w, s.hidden, hidden_padded};
-    const m2u::TensorView<float> u{unfused.data(), 1, out_h, out_w, s.out_channels, out_padded};
-    const m2u::TensorView<float> f{fused.data(), 1, out_h, out_w, s.out_channels, out_padded};
-    REQUIRE(m2u::pointwise_conv<float>(in, e, expand.data(), expand_bias.data(), relu6, none, nullptr) == cudaSuccess);
-    REQUIRE(m2u::depthwise_conv<float>(m2u::TensorView<const float>{e.data, 1, s.height, s.width, s.hidden, hidden_padded},
+    const m2u::TensorView<T> e{expanded.data(), 1, s.height, s.width, s.hidden, hidden_padded};
+    const m2u::TensorView<T> d{filtered.data(), 1, out_h, out_w, s.hidden, hidden_padded};
+    const m2u::TensorView<T> u{unfused.data(), 1, out_h, out_w, s.out_channels, out_padded};
+    const m2u::TensorView<T> f{fused.data(), 1, out_h, out_w, s.out_channels, out_padded};
+    REQUIRE(m2u::pointwise_conv<T>(in, e, expand.data(), expand_bias.data(), relu6, none, nullptr) == cudaSuccess);
+    REQUIRE(m2u::depthwise_conv<T>(m2u::TensorView<const T>{e.data, 1, s.height, s.width, s.hidden, hidden_padded},
                                        d, depthwise.data(), depthwise_bias.data(), s.stride, relu6, nullptr) ==
             cudaSuccess);
-    REQUIRE(m2u::pointwise_conv<float>(m2u::TensorView<const float>{d.data, 1, out_h, out_w, s.hidden, hidden_padded},
+    REQUIRE(m2u::pointwise_conv<T>(m2u::TensorView<const T>{d.data, 1, out_h, out_w, s.hidden, hidden_padded},
                                        u, project.data(), project_bias.data(), linear, s.residual ? in : none,
                                        nullptr) == cudaSuccess);
     const m2u::FusedBlockWeights weights{expand.data(),  expand_bias.data(), depthwise.data(), depthwise_bias.data(),
                                          project.data(), project_bias.data(), s.hidden,       in_padded,
                                          hidden_padded,  relu6,              relu6,           linear};
-    REQUIRE(m2u::inverted_residual_fused<float>(in, f, s.residual ? in : none, weights, s.stride, nullptr) ==
+    REQUIRE(m2u::inverted_residual_fused<T>(in, f, s.residual ? in : none, weights, s.stride, nullptr) ==
             cudaSuccess);
     REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-    const std::vector<float> a = unfused.download(), b = fused.download();
+    const std::vector<T> a = unfused.download(), b = fused.download();
     double worst = 0.0, largest = 0.0;
     for (size_t i = 0; i < a.size(); ++i) {
-      worst = std::max(worst, static_cast<double>(std::fabs(a[i] - b[i])));
-      largest = std::max(largest, static_cast<double>(std::fabs(a[i])));
+      const double x = Precision<T>::to_float(a[i]), y = Precision<T>::to_float(b[i]);
+      worst = std::max(worst, std::fabs(x - y));
+      largest = std::max(largest, std::fabs(x));
     }
-    CHECK_MESSAGE(worst <= 1e-5 * largest, "stride " << s.stride << ": max |fused - unfused| " << worst);
-    MESSAGE("fused vs unfused, " << s.height << "x" << s.width << " " << s.in_channels << "->" << s.hidden << "->"
+    // FP16: both round each tensor to half and sum half2 partials of 16
+    // products, in other orders (the fused kernel's lanes pair channels).
+    const double tolerance = std::is_same<T, float>::value ? 1e-5 : kFusedHalf2Tolerance;
+    CHECK_MESSAGE(worst <= tolerance * largest, "stride " << s.stride << ": max |fused - unfused| " << worst);
+    MESSAGE(Precision<T>::name() << " fused vs unfused, " << s.height << "x" << s.width << " " << s.in_channels << "->" << s.hidden << "->"
                                  << s.out_channels << " stride " << s.stride << ": max |diff| " << worst
                                  << " of values up to " << largest);
   }

@@ -79,7 +79,7 @@ if len(reports) == 3:
     check(i8["totals"]["arena_mb"] < f16["totals"]["arena_mb"] < f32["totals"]["arena_mb"], "arenas shrink")
 
 # Fused blocks: 12 launches fewer (6 blocks of 3 become 1 each), less DRAM,
-# a smaller arena; fp16 refuses them.
+# a smaller arena, in fp32 and fp16; int8 refuses them.
 if "fp32" in reports:
     j = model_json("--size", "80x48", "--device-profile", "orin-nano", "--fuse-blocks")
     f32 = reports["fp32"]
@@ -88,8 +88,16 @@ if "fp32" in reports:
     check(sum(r["kernel"] == "fused block" for r in j["launches"]) == 6, "6 fused blocks")
     check(j["totals"]["dram_mb"] < f32["totals"]["dram_mb"], "fused blocks move less")
     check(j["totals"]["arena_mb"] < f32["totals"]["arena_mb"], "fused arena")
-r = run("--model", model, "--size", "80x48", "--precision", "fp16", "--fuse-blocks")
-check(r.returncode == 1 and "fused blocks run in FP32 engines only" in r.stderr, "fp16 --fuse-blocks: " + r.stderr)
+if "fp16" in reports:
+    j = model_json("--size", "80x48", "--device-profile", "orin-nano", "--precision", "fp16", "--fuse-blocks")
+    f16 = reports["fp16"]
+    fused_rows = [r for r in j["launches"] if r["kernel"] == "fused block"]
+    check(j["totals"]["launches"] == f16["totals"]["launches"] - 12 and len(fused_rows) == 6, "fp16 fused launches")
+    check(all(r["arithmetic"] == "half2" for r in fused_rows), "fp16 fused blocks in half2")
+    check(j["totals"]["dram_mb"] < f16["totals"]["dram_mb"], "fp16 fused blocks move less")
+r = run("--model", int8_model, "--size", "80x48", "--precision", "int8", "--fuse-blocks")
+check(r.returncode == 1 and "fused blocks run in FP32 and FP16 inference engines only" in r.stderr,
+      "int8 --fuse-blocks: " + r.stderr)
 
 # The training step (FP32, decoder).
 j = model_json("--size", "80x48", "--train", "--loss", "bce+dice")

@@ -95,12 +95,14 @@ std::unique_ptr<Engine> Engine::create(const Model& model, const EngineOptions& 
                                                   "M2U_PRECISION_INT8 = 2)");
   }
   e.precision_ = static_cast<m2u_precision>(precision);
-  if (options.fuse_blocks && (precision != M2U_PRECISION_FP32 || options.keep_decoder_activations)) {
+  if (options.fuse_blocks && (precision == M2U_PRECISION_INT8 || options.keep_decoder_activations)) {
     return refuse(M2U_ERROR_INVALID_ARGUMENT,
-                  "engine options: fused blocks run in FP32 engines only (precision " + std::to_string(precision) +
+                  "engine options: fused blocks run in FP32 and FP16 inference engines only (precision " +
+                      std::to_string(precision) +
                       (options.keep_decoder_activations ? ", decoder activations kept for training" : "") +
-                      "): there is no FP16 or INT8 fused kernel yet");
+                      "): there is no INT8 fused kernel yet");
   }
+
   if (options.time_layers && options.cuda_graph) {
     return refuse(M2U_ERROR_INVALID_ARGUMENT,
                   "engine options: time_layers and cuda_graph exclude each other (the layers' events would be "
@@ -458,13 +460,8 @@ static_assert(kMaxFusedBlockOutputs == kMaxFusedOutputChannels, "the plan fuses 
 static_assert(kMaxFusedBlockInputs == kMaxFusedInputChannels, "the plan fuses what the fused kernel takes");
 
 template <typename T>
-cudaError_t Engine::fused_block_step(const PlannedStep&, TensorView<const T>, TensorView<T>, TensorView<const T>) {
-  return cudaErrorInvalidValue;  // only FP32 engines plan fused blocks
-}
-
-template <>
-cudaError_t Engine::fused_block_step<float>(const PlannedStep& step, TensorView<const float> in,
-                                            TensorView<float> out, TensorView<const float> residual) {
+cudaError_t Engine::fused_block_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
+                                     TensorView<const T> residual) {
   const PackedConv& expand = packed_convs_[step.conv];
   const PackedConv& depthwise = packed_convs_[step.depthwise_conv];
   const PackedConv& project = packed_convs_[step.project_conv];
@@ -481,7 +478,13 @@ cudaError_t Engine::fused_block_step<float>(const PlannedStep& step, TensorView<
                                   kernel_activation(architecture_.convs[step.conv].activation),
                                   kernel_activation(hidden.activation),
                                   kernel_activation(architecture_.convs[step.project_conv].activation)};
-  return inverted_residual_fused<float>(in, out, residual, weights, step.stride, stream_);
+  return inverted_residual_fused<T>(in, out, residual, weights, step.stride, stream_);
+}
+
+template <>
+cudaError_t Engine::fused_block_step<int8_t>(const PlannedStep&, TensorView<const int8_t>, TensorView<int8_t>,
+                                             TensorView<const int8_t>) {
+  return cudaErrorInvalidValue;  // INT8 engines plan no fused blocks
 }
 
 m2u_status Engine::upload_given_statistics(int batch) {

@@ -49,7 +49,8 @@ struct EngineOptions {
   // Decoder fine-tuning (trainer.h): every decoder buffer stays readable
   // after a run (execution_plan.h); FP32 only.
   bool keep_decoder_activations = false;
-  // Encoder blocks as one fused launch each (execution_plan.h); FP32 only.
+  // Encoder blocks as one fused launch each (execution_plan.h); FP32 and
+  // FP16 inference engines (FP16: the half2 stages' blocks).
   bool fuse_blocks = false;
   // The device work of a run (statistics, input conversion, every step) as
   // a CUDA graph, captured at the first run of a frame layout and replayed
@@ -174,7 +175,7 @@ class Engine {
   template <typename T>
   cudaError_t depthwise_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                              const float* weight, const float* bias, KernelActivation activation);
-  // A kFusedBlock step (FP32 engines; other storage types refuse).
+  // A kFusedBlock step (float and __half storage; int8 refuses).
   template <typename T>
   cudaError_t fused_block_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                                TensorView<const T> residual);

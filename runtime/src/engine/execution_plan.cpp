@@ -96,14 +96,17 @@ class PlanBuilder {
              PlannedView output, bool input_is_concat, int upsampled_channels) {
     const bool wide = float_stage(stage);
     const int out_downscale = downscale * block.stride;
-    if (fuse_blocks_ && block.has_expand && !input_is_concat && !wide &&
+    // A mixed-precision plan (FP16) fuses its half2 stages' blocks only: the
+    // fused half kernel computes in half2 (conv_kernels.h).
+    const bool fusable_precision = mixed_.half2_stages.empty() || half2_stage(stage);
+    if (fuse_blocks_ && fusable_precision && block.has_expand && !input_is_concat && !wide &&
         block.hidden_channels <= kMaxFusedHiddenChannels && pad(block.out_channels) <= kMaxFusedBlockOutputs &&
         pad(block.in_channels) <= kMaxFusedBlockInputs) {
       const int expand = block.convs[0], depthwise = block.convs[1], project = block.convs[2];
       plain_input(expand, block.in_channels, false);
       plain_input(project, block.hidden_channels, false);
       PlannedStep step{StepKind::kFusedBlock, block.name + " (fused block)", expand, input, output,
-                       block.residual ? input : PlannedView{}, block.stride, stage, false};
+                       block.residual ? input : PlannedView{}, block.stride, stage, half2_stage(stage)};
       step.depthwise_conv = depthwise;
       step.project_conv = project;
       add_step(std::move(step));
