@@ -3,12 +3,13 @@
 // (an eighth of each side in the emu flavour, where the figures are a smoke
 // test of the CPU emulation, labelled so, never a speed):
 //   pointwise 1x1 (FP32, FP16 half2, INT8), depthwise 3x3 (FP32, FP16 half2,
-//   INT8; stride 1 and 2), the fused inverted-residual block (FP32) and the
-//   bilinear x2 upsampling (FP32, FP16 storage).
+//   INT8; stride 1 and 2), the fused inverted-residual block (FP32, FP16
+//   half2) and the bilinear x2 upsampling (FP32, FP16 storage).
 // Each benchmark first checks the kernel's output against the CPU
 // reference - FP32 within 1e-5 of the reference's largest magnitude, FP16
-// within the kernel tests' half2 bars (4e-3 for the 1x1, 3e-3 for the
-// depthwise, 2e-3 for the upsampling's rounding to half), INT8 bit-exact
+// within the kernel tests' half2 bars (4e-3 for the 1x1 and the fused
+// block, 3e-3 for the depthwise, 2e-3 for the upsampling's rounding to
+// half), INT8 bit-exact
 // against the int32-sum + FP32-epilogue reference - and stops with an error
 // when it differs. Then it times launches with CUDA events (manual time) and
 // reports the work model's rates per launch (GB = GB/s: every input, weight and
@@ -43,6 +44,7 @@ using m2u::WorkArithmetic;
 constexpr double kFp32Tolerance = 1e-5;
 constexpr double kPointwiseHalf2Tolerance = 4e-3;
 constexpr double kDepthwiseHalf2Tolerance = 3e-3;
+constexpr double kFusedHalf2Tolerance = 4e-3;  // tests/kernels/test_inverted_residual_fused.cpp
 constexpr double kHalfStorageTolerance = 2e-3;
 
 HostTensor activated(const HostTensor& x, KernelActivation activation) {
@@ -267,16 +269,18 @@ void bench_depthwise_int8(benchmark::State& state, DepthwiseShape s) {
                                       s.channels * (9.0 + 8.0), double(expected.size())));
 }
 
-// ---- the fused inverted-residual block (FP32)
+// ---- the fused inverted-residual block (FP32; FP16 in half2)
 struct BlockShape {
   const char* layer;
   int size, in_channels, hidden, out_channels, stride;
 };
 
+template <typename T>
 void bench_fused_block(benchmark::State& state, BlockShape s) {
+  const bool half = sizeof(T) == 2;
   const int h = bench::scaled(s.size), w = h, oh = (h + s.stride - 1) / s.stride, ow = oh;
   const bool residual = s.stride == 1 && s.in_channels == s.out_channels;
-  const HostTensor x = bench::random_tensor(s.in_channels, h, w, 21);
+  const HostTensor x = bench::rounded<T>(bench::random_tensor(s.in_channels, h, w, 21));
   const std::vector<float> expand = weights(static_cast<size_t>(s.hidden) * s.in_channels, s.in_channels, 22);
   const std::vector<float> expand_bias = bench::random_values(s.hidden, 23, -0.5f, 0.5f);
   const std::vector<float> taps = weights(static_cast<size_t>(s.hidden) * 9, 9, 24);
@@ -289,8 +293,8 @@ void bench_fused_block(benchmark::State& state, BlockShape s) {
                                         KernelActivation::kRelu6);
   HostTensor ref = m2u::ref::conv2d(filtered, project, project_bias, s.out_channels, 1, 1, 1);
   if (residual) ref = m2u::ref::add(ref, x);
-  const int expand_row = m2u::padded_channels<float>(s.in_channels), project_row = m2u::padded_channels<float>(s.hidden);
-  DeviceTensor<float> in(x), out(s.out_channels, oh, ow);
+  const int expand_row = m2u::padded_channels<T>(s.in_channels), project_row = m2u::padded_channels<T>(s.hidden);
+  DeviceTensor<T> in(x), out(s.out_channels, oh, ow);
   DeviceBuffer<float> d_expand(static_cast<size_t>(s.hidden) * expand_row), d_expand_bias(s.hidden),
       d_taps(static_cast<size_t>(9) * m2u::depthwise_weight_row(s.hidden)), d_taps_bias(s.hidden), d_project(static_cast<size_t>(s.out_channels) * project_row),
       d_project_bias(s.out_channels);
@@ -303,15 +307,15 @@ void bench_fused_block(benchmark::State& state, BlockShape s) {
   const m2u::FusedBlockWeights block{d_expand.data(), d_expand_bias.data(), d_taps.data(), d_taps_bias.data(),
                                      d_project.data(), d_project_bias.data(), s.hidden, expand_row, project_row,
                                      KernelActivation::kRelu6, KernelActivation::kRelu6, KernelActivation::kLinear};
-  const m2u::TensorView<const float> skip = residual ? in.const_view() : m2u::TensorView<const float>{nullptr, 0, 0, 0, 0, 0};
-  auto launch = [&] { return m2u::inverted_residual_fused<float>(in.const_view(), out.view(), skip, block, s.stride, nullptr); };
+  const m2u::TensorView<const T> skip = residual ? in.const_view() : m2u::TensorView<const T>{nullptr, 0, 0, 0, 0, 0};
+  auto launch = [&] { return m2u::inverted_residual_fused<T>(in.const_view(), out.view(), skip, block, s.stride, nullptr); };
   bench::check(launch(), "inverted_residual_fused");
-  if (!check_or_skip(state, out, ref, kFp32Tolerance)) return;
+  if (!check_or_skip(state, out, ref, half ? kFusedHalf2Tolerance : kFp32Tolerance)) return;
   const double weight_bytes = (s.hidden * (expand_row + 1.0) + s.hidden * 10.0 + s.out_channels * (project_row + 1.0)) * 4.0;
   const double macs = static_cast<double>(h) * w * s.hidden * s.in_channels + static_cast<double>(oh) * ow * s.hidden * 9.0 +
                       static_cast<double>(oh) * ow * s.out_channels * s.hidden;
   bench::time_launches(state, launch,
-                       bench::work_of("fused block", WorkArithmetic::kFp32, macs, in.bytes(), weight_bytes, out.bytes()));
+                       bench::work_of("fused block", half ? WorkArithmetic::kHalf2 : WorkArithmetic::kFp32, macs, in.bytes(), weight_bytes, out.bytes()));
 }
 
 // ---- bilinear x2 upsampling
@@ -360,7 +364,10 @@ void register_benchmarks() {
   }
   const BlockShape blocks[] = {{"conv2.3 block 24->144->24", 128, 24, 144, 24, 1},
                                {"conv2.2 block 16->96->24 stride 2", 256, 16, 96, 24, 2}};
-  for (const BlockShape& s : blocks) add("fused/fp32/" + std::string(s.layer) + at(s.size), bench_fused_block, s);
+  for (const BlockShape& s : blocks) {
+    add("fused/fp32/" + std::string(s.layer) + at(s.size), bench_fused_block<float>, s);
+    add("fused/fp16/" + std::string(s.layer) + at(s.size), bench_fused_block<__half>, s);
+  }
   const DepthwiseShape upsample = {"bilinear x2 32 channels", 128, 32, 1};
   add("upsample/fp32/" + std::string(upsample.layer) + at(upsample.size), bench_upsample<float>, upsample);
   add("upsample/fp16/" + std::string(upsample.layer) + at(upsample.size), bench_upsample<__half>, upsample);

@@ -589,8 +589,8 @@ typedef struct m2u_pipeline_options {
   int reserved_0;          /* ignored: the tail padding of the struct that ended at fuse_blocks */
   int cuda_graph;          /* 1: the engine's CUDA graphs (m2u_engine_options.cuda_graph): from
                               the second frame of a size on, each tile (or the whole frame) is
-                              one graph launch; a tiled frame of more than 64 tiles captures
-                              anew every frame (default 0) */
+                              one graph launch; a tiled frame of more than 64 tiles (more than
+                              the engine holds graphs for) runs without graphs (default 0) */
 } m2u_pipeline_options;
 
 /* Input pixels on each side of an output pixel that M2U-Net's output there

@@ -4,7 +4,8 @@
 // (bit-identical), the mask against the threshold, Otsu against the host
 // histogram, DPC with flat fields against the formula, tiled against whole
 // frame on odd sizes (overlap = the receptive-field radius), CUDA graphs
-// (bit-identical to without, whole and tiled, over frames), refusals with
+// (bit-identical to without, whole and tiled, over frames; none for a frame
+// of more tiles than the engine holds graphs for), refusals with
 // messages, growable structs read and written only to struct_size, and no
 // device allocation per run.
 #include <doctest/doctest.h>
@@ -353,6 +354,40 @@ TEST_CASE("cuda_graph: whole and tiled frames equal the plain pipeline's bit for
       }
       CHECK(maps[1] == maps[0]);
     }
+  }
+}
+
+TEST_CASE("cuda_graph: a frame of more tiles than the engine holds graphs for runs without graphs, as the plain "
+          "pipeline") {
+  ModelHandle model("cin1_relu.m2u");
+  const int height = 70, width = 333;  // 32-pixel tiles overlapping by 8: more than 64
+  PipelineHandle pipelines[2];
+  for (int graph = 0; graph < 2; ++graph) {
+    m2u_pipeline_options options = sized_options(height, width);
+    options.tile = 32;
+    options.overlap = 8;
+    options.cuda_graph = graph;
+    REQUIRE_MESSAGE(m2u_pipeline_create(model.model, &options, &pipelines[graph].pipeline) == M2U_OK,
+                    m2u_last_error());
+  }
+  for (uint64_t seed = 31; seed < 33; ++seed) {
+    CAPTURE(seed);
+    const std::vector<uint8_t> raw = mono8(pattern(height, width, 255, seed));
+    const m2u_raw_frame frame = host_frame(raw, M2U_RAW_MONO8, height, width);
+    std::vector<float> maps[2];
+    for (int graph = 0; graph < 2; ++graph) {
+      m2u_pipeline* p = pipelines[graph].pipeline;
+#if defined(M2U_FLAVOUR_EMU)
+      const uint64_t before = m2u_emu::graph_launches();
+#endif
+      REQUIRE_MESSAGE(m2u_pipeline_run(p, &frame) == M2U_OK, m2u_pipeline_last_error(p));
+      maps[graph] = read_plane<float>(p, M2U_PLANE_PROBABILITY, height, width);
+      CHECK(result_of(p).tiles > 64);
+#if defined(M2U_FLAVOUR_EMU)
+      CHECK(m2u_emu::graph_launches() == before);
+#endif
+    }
+    CHECK(maps[1] == maps[0]);
   }
 }
 

@@ -536,7 +536,7 @@ m2u_status Engine::launch_steps_for_precision(const PixelImage& pixels, const Pr
 m2u_status Engine::launch_device_work(const PixelImage& pixels, const ProbabilityImage& probabilities,
                                       unsigned long long* counts, int batch, int padded_height, int padded_width,
                                       bool with_output) {
-  if (!use_graph_ || observer_) {
+  if (!use_graph_ || !graphs_enabled_ || observer_) {
     return launch_steps_for_precision(pixels, probabilities, counts, batch, padded_height, padded_width,
                                       with_output);
   }

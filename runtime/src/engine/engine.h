@@ -114,6 +114,10 @@ class Engine {
   m2u_status layer_times(std::vector<double>* milliseconds);
   // cuda_graph: the most layouts whose graphs are held at once.
   static constexpr size_t kMaxHeldGraphs = 64;
+  // cuda_graph: false runs without graphs until set true again (the held
+  // graphs stay): a caller cycling through more layouts than it can hold
+  // (a frame of more than kMaxHeldGraphs tiles) would capture every run.
+  void set_graphs_enabled(bool enabled) { graphs_enabled_ = enabled; }
   // Tests: how many graphs the cuda_graph option has captured so far, and
   // how many it holds now.
   int graph_captures() const { return graph_captures_; }
@@ -239,6 +243,7 @@ class Engine {
   bool layer_events_recorded_ = false;
   cudaError_t record_layer_event(size_t index);
   bool use_graph_ = false;
+  bool graphs_enabled_ = true;  // set_graphs_enabled
   struct HeldGraph {
     GraphLayout layout;
     std::unique_ptr<CapturedGraph> graph;

@@ -279,6 +279,10 @@ m2u_status Pipeline::run_network() {
   } else {
     tiles_.assign(1, Tile{0, 0, height_, width_, 0, height_, 0, width_});
   }
+  // More tiles than the engine holds graphs for: every tile would capture
+  // anew each frame (least recently used order gets no hits), so the frame
+  // runs without graphs.
+  engine_->set_graphs_enabled(tiles_.size() <= Engine::kMaxHeldGraphs);
   const bool frame_statistics_given =
       tiled && standardize_ && enum_value(options_.tile_statistics) == M2U_TILE_STATISTICS_FRAME;
   if (frame_statistics_given) {
