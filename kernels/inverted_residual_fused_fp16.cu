@@ -48,8 +48,10 @@ constexpr int kRow = kChunk + 8;  // halves a shared row
 
 // The expand rows of a chunk: hidden channel h at row (h % 4) * 4 + h / 4
 // (the FP32 kernel's order: the rows a warp reads at once are adjacent),
-// rows expand_stride halves apart.
-__host__ __device__ constexpr int expand_stride(int expand_row) { return 4 * ((expand_row / 4) | 1); }
+// rows expand_stride halves apart: 16 bytes times an odd number, so that a
+// row's 16-byte groups are aligned and the four rows read at once fall in
+// distinct bank groups.
+__host__ __device__ constexpr int expand_stride(int expand_row) { return 8 * ((expand_row / 8) | 1); }
 __host__ __device__ constexpr int expand_slot(int h) { return (h % 4) * 4 + h / 4; }
 
 // The block's shared memory, every part 16-byte aligned: the chunk's
@@ -172,18 +174,22 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1)
           for (int i = 0; i < 4; ++i) acc[i] = shared.expand_bias()[quad * 4 + i];
           const __half* pixel = pixel_at(input, n, iy, ix);
           const __half* rows = shared.expand() + quad * stride_rows;  // slot i * 4 + quad: row 4 quad + i
+          // 16 input channels a flush, 8 (one 16-byte group) a step:
+          // in_padded is a multiple of 8.
           for (int c0 = 0; c0 < in_padded; c0 += 16) {
             __half2 partial[4] = {zero2, zero2, zero2, zero2};
-            const int end = c0 + 16 < in_padded ? c0 + 16 : in_padded;
-            for (int c = c0; c < end; c += 4) {
-              __half2 x[2];
+            M2U_UNROLL
+            for (int step = 0; step < 2; ++step) {
+              const int c = c0 + step * 8;
+              if (c >= in_padded) break;
+              __half2 x[4];
               load_pairs(pixel + c, x);
               M2U_UNROLL
               for (int i = 0; i < 4; ++i) {
-                __half2 weights[2];
+                __half2 weights[4];
                 load_pairs(rows + i * 4 * stride_rows + c, weights);
-                partial[i] = __hfma2(x[0], weights[0], partial[i]);
-                partial[i] = __hfma2(x[1], weights[1], partial[i]);
+                M2U_UNROLL
+                for (int k = 0; k < 4; ++k) partial[i] = __hfma2(x[k], weights[k], partial[i]);
               }
             }
             M2U_UNROLL

@@ -223,7 +223,7 @@ fi
 echo "[" >"$OUT/bench.json"
 first=1
 for size in 512x512 3000x3000; do
-  for variant in fp32 fp32-graph fp16 fp16-graph int8 fp32-fused; do
+  for variant in fp32 fp32-graph fp16 fp16-graph int8 fp32-fused fp16-fused fp16-fused-graph; do
     args=(--model "$MODEL" --size "$size" --json --measure 20 --warmup 5)
     case "$variant" in
       fp16) args+=(--precision fp16) ;;
@@ -232,6 +232,8 @@ for size in 512x512 3000x3000; do
       int8) [[ -f "$int8_model" ]] || continue; args=(--model "$int8_model" --size "$size" --json --measure 20
                                                       --warmup 5 --precision int8) ;;
       fp32-fused) args+=(--fuse-blocks) ;;
+      fp16-fused) args+=(--precision fp16 --fuse-blocks) ;;
+      fp16-fused-graph) args+=(--precision fp16 --fuse-blocks --cuda-graph) ;;
     esac
     if json="$(timeout 60 "$BENCH" "${args[@]}" 2>>"$OUT/build.log")"; then
       ((first)) || echo "," >>"$OUT/bench.json"
