@@ -100,7 +100,7 @@ __device__ __forceinline__ void store_group(__half* destination, const float (&v
 __device__ __forceinline__ __half2 half2_of_word(unsigned int word) {
   static_assert(sizeof(__half2) == sizeof(word), "a half2 is one 32-bit word");
   __half2 pair;
-  memcpy(&pair, &word, sizeof pair);
+  memcpy(static_cast<void*>(&pair), &word, sizeof pair);  // (void*: __half2 is not trivially copy-assignable on the host)
   return pair;
 }
 __device__ __forceinline__ void load_pairs(const __half* source, __half2 (&pairs)[2]) {
