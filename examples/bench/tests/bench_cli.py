@@ -120,7 +120,13 @@ m = j["measured"]
 check(m is not None and m["per_launch"] is True, "measured.per_launch")
 times = [row["measured_us"] for row in j["launches"]]
 check(len(times) > 40 and all(t is not None and t >= 0 for t in times), "a measured time per launch row: %s" % times[:5])
-check(sum(times) / 1e3 <= m["median_ms"] * 1.5 + 1.0, "the rows' times %.3f ms fit the end-to-end %.3f ms" % (sum(times) / 1e3, m["median_ms"]))
+# On a device the rows' events lie inside the run. In the emulation both
+# are CPU times of different runs under whatever else ctest -j runs beside
+# them (an ASan CI measured rows of 461 ms against a 208 ms run), so there
+# the bound only catches a unit slip.
+slack = 5.0 if flavour == "emu" else 1.5
+check(sum(times) / 1e3 <= m["median_ms"] * slack + 1.0,
+      "the rows' times %.3f ms fit the end-to-end %.3f ms" % (sum(times) / 1e3, m["median_ms"]))
 
 # The text table says it is a model.
 r = run("--model", model, "--size", "80x48")
