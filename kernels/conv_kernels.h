@@ -116,6 +116,19 @@ struct FusedBlockWeights {
 template <typename T>
 cudaError_t inverted_residual_fused(TensorView<const T> input, TensorView<T> output, TensorView<const T> residual,
                                     const FusedBlockWeights& weights, int stride, cudaStream_t stream);
+// The float kernel's FP32 arithmetic on float or __half input storage into
+// float output: instantiated for <float, float> (what
+// inverted_residual_fused<float> runs) and <__half, float> (an FP16
+// engine's decoder block: the half concat buffer in, FP32 hidden tensors
+// and output, as its unfused pointwise_conv_float_arithmetic<__half, float>
+// and depthwise_conv<float> run it). expand_row =
+// padded_channels<Tin>(input.channels), project_row =
+// padded_channels<float>(hidden); the residual has the output's type.
+template <typename Tin, typename Tout>
+cudaError_t inverted_residual_fused_float_arithmetic(TensorView<const Tin> input, TensorView<Tout> output,
+                                                     TensorView<const Tout> residual,
+                                                     const FusedBlockWeights& weights, int stride,
+                                                     cudaStream_t stream);
 
 // ---- Backward (decoder fine-tuning; FP32 storage and arithmetic)
 //

@@ -1,9 +1,11 @@
 // inverted_residual_fused.cu - one MobileNetV2 inverted-residual block in one
 // kernel (conv_kernels.h): expand 1x1 -> depthwise 3x3 (stride 1 or 2) ->
-// project 1x1 (+ residual), FP32 arithmetic on float storage. The expanded
-// and depthwise tensors never leave the block's shared memory: only the
-// block's input is read and its output written (F7's fusion; the work
-// model's per-block numbers are in tests/engine/test_fusion_model.cpp).
+// project 1x1 (+ residual), FP32 arithmetic on float storage, or from
+// __half into float storage (an FP16 engine's decoder blocks, whose input
+// is the half concat buffer and whose hidden tensors and output are FP32).
+// The expanded and depthwise tensors never leave the block's shared memory:
+// only the block's input is read and its output written (F7's fusion; the
+// work model's per-block numbers are in tests/engine/test_fusion_model.cpp).
 //
 // A block of 256 threads owns an 8 x 8 tile of output pixels and walks the
 // hidden (expanded) channels in chunks of 16, the chunk's weights staged in
@@ -13,7 +15,10 @@
 //   1. expand: the tile's input window ((8 - 1) * stride + 3 pixels a side,
 //      the halo recomputed by the neighbouring tiles too) x 16 hidden
 //      channels into shared memory, each thread 4 channels of a pixel;
-//      pixels outside the image are 0 (the depthwise's zero padding);
+//      pixels outside the image are 0 (the depthwise's zero padding); a
+//      last chunk of fewer channels (a decoder block's 5 or 9 hidden
+//      channels are all of its one chunk) spreads the threads over its
+//      quads only, and the quads past it are neither computed nor read;
 //   2. depthwise: 64 pixels x 16 channels, one thread per pixel and 4
 //      channels, into shared memory;
 //   3. project: each thread accumulates its pixel's sums for up to
@@ -84,7 +89,6 @@ __host__ __device__ constexpr int staged_floats(int expand_row, int out_padded) 
 // rows and biases; 1: the depthwise taps and biases; 2: the project's
 // columns), zeros past `hidden`. Called by every thread, in a phase whose
 // own reads do not touch what it writes (see the kernel).
-template <typename T>
 __device__ __forceinline__ void stage(const FusedBlockWeights& w, const StagedWeights& staged, int chunk, int phase,
                                       int out_channels, int out_padded, int tid) {
   const int hidden = w.hidden_channels;
@@ -128,13 +132,13 @@ __device__ __forceinline__ void stage(const FusedBlockWeights& w, const StagedWe
 // threads get at most 128 registers each (without the bound ptxas used 138
 // for 4 quads: the launch would fail on the Nano). The widest fused block
 // (conv4.7) has 64 outputs: 4 quads a thread; 6 (96 outputs) spilled on sm_53.
-template <typename T, int kQuads>
-M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1) kernel_inverted_residual_fused(TensorView<const T> input, TensorView<T> output,
-                                                              TensorView<const T> residual, FusedBlockWeights w,
-                                                              int stride) {
+template <typename Tin, typename Tout, int kQuads>
+M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1)
+    kernel_inverted_residual_fused(TensorView<const Tin> input, TensorView<Tout> output, TensorView<const Tout> residual,
+                                   FusedBlockWeights w, int stride) {
   M2U_DYNAMIC_SHARED(float, fused_shared);
   const int side = window_side(stride);
-  const int out_padded = padded_in_device<T>(output.channels);
+  const int out_padded = padded_in_device<Tout>(output.channels);
   float* expanded = fused_shared;                      // [side * side][kSharedRow]
   float* filtered = fused_shared + side * side * kSharedRow;  // [kTilePixels][kSharedRow]
   const StagedWeights staged{filtered + kTilePixels * kSharedRow, expand_stride(w.expand_row)};
@@ -144,7 +148,7 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1) kernel_inverted_re
   const int tile_y = static_cast<int>(blockIdx.y) * kTile;
   const int tile_x = static_cast<int>(blockIdx.x) * kTile;
   const int window_y = tile_y * stride - 1, window_x = tile_x * stride - 1;
-  const int in_padded = padded_in_device<T>(input.channels);
+  const int in_padded = padded_in_device<Tin>(input.channels);
   const int hidden = w.hidden_channels;
 
   // The project phase's pixel and output quads.
@@ -160,21 +164,23 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1) kernel_inverted_re
   // the next chunk's expand rows; phase 3 (project) reads the columns and
   // stages the next chunk's taps. So each staging writes what no thread
   // reads until after the next barrier.
-  stage<T>(w, staged, 0, 0, out_channels, out_padded, tid);
-  stage<T>(w, staged, 0, 1, out_channels, out_padded, tid);
+  stage(w, staged, 0, 0, out_channels, out_padded, tid);
+  stage(w, staged, 0, 1, out_channels, out_padded, tid);
   __syncthreads();
   for (int chunk = 0; chunk < hidden; chunk += kChunk) {
-    // 1. expand the window's pixels, 4 hidden channels per item.
-    stage<T>(w, staged, chunk, 2, out_channels, out_padded, tid);
-    for (int item = tid; item < side * side * 4; item += kThreads) {
-      const int p = item / 4, quad = item % 4;
+    // 1. expand the window's pixels, 4 hidden channels per item, over the
+    // chunk's quads that hold channels.
+    const int quads = min(kChunk / 4, (hidden - chunk + 3) / 4);
+    stage(w, staged, chunk, 2, out_channels, out_padded, tid);
+    for (int item = tid; item < side * side * quads; item += kThreads) {
+      const int p = item / quads, quad = item % quads;
       const int iy = window_y + p / side, ix = window_x + p % side;
       float values[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       if (iy >= 0 && iy < input.height && ix >= 0 && ix < input.width) {
         float acc[4];
         M2U_UNROLL
         for (int i = 0; i < 4; ++i) acc[i] = staged.expand_bias()[quad * 4 + i];
-        const T* pixel = pixel_at(input, n, iy, ix);
+        const Tin* pixel = pixel_at(input, n, iy, ix);
         const float* rows = staged.expand() + quad * staged.stride;  // slot i * 4 + quad: row 4 quad + i
         for (int c = 0; c < in_padded; c += 4) {
           float x[4];
@@ -197,7 +203,7 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1) kernel_inverted_re
       const int p = tid / 4, quad = tid % 4;
       const int oy = tile_y + p / kTile, ox = tile_x + p % kTile;
       float values[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      if (oy < output.height && ox < output.width) {
+      if (quad < quads && oy < output.height && ox < output.width) {
         float acc[4];
         load_quad(staged.depthwise_bias() + quad * 4, acc);
         const int base = (p / kTile) * stride * side + (p % kTile) * stride;
@@ -216,7 +222,7 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1) kernel_inverted_re
       }
       store_quad(filtered + p * kSharedRow + quad * 4, values);
     }
-    if (chunk + kChunk < hidden) stage<T>(w, staged, chunk + kChunk, 0, out_channels, out_padded, tid);
+    if (chunk + kChunk < hidden) stage(w, staged, chunk + kChunk, 0, out_channels, out_padded, tid);
     __syncthreads();
     // 3. project: this thread's pixel x its output quads, 4 hidden channels
     // at a time (zeros past `hidden` in the staged columns).
@@ -235,35 +241,53 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1) kernel_inverted_re
         }
       }
     }
-    if (chunk + kChunk < hidden) stage<T>(w, staged, chunk + kChunk, 1, out_channels, out_padded, tid);
+    if (chunk + kChunk < hidden) stage(w, staged, chunk + kChunk, 1, out_channels, out_padded, tid);
     __syncthreads();  // the next chunk overwrites the tiles and the columns
   }
 
-  fused::store_outputs<T, kQuads>(sums, output, residual, w, n, q, group);
+  fused::store_outputs<Tout, kQuads>(sums, output, residual, w, n, q, group);
 }
 
-template <int kQuads>
-cudaError_t launch_fused(TensorView<const float> input, TensorView<float> output, TensorView<const float> residual,
+template <typename Tin, typename Tout, int kQuads>
+cudaError_t launch_fused(TensorView<const Tin> input, TensorView<Tout> output, TensorView<const Tout> residual,
                          const FusedBlockWeights& weights, int stride, cudaStream_t stream) {
   const int side = window_side(stride);
   const size_t shared = (static_cast<size_t>(side * side + kTilePixels) * kSharedRow +
-                         staged_floats(weights.expand_row, padded_channels<float>(output.channels))) *
+                         staged_floats(weights.expand_row, padded_channels<Tout>(output.channels))) *
                         sizeof(float);
-  return launch("inverted_residual_fused", kernel_inverted_residual_fused<float, kQuads>, fused::grid_of(output), dim3(kThreads),
-                shared, stream, input, output, residual, weights, stride);
+  return launch("inverted_residual_fused", kernel_inverted_residual_fused<Tin, Tout, kQuads>, fused::grid_of(output),
+                dim3(kThreads), shared, stream, input, output, residual, weights, stride);
 }
 
 }  // namespace
+
+template <typename Tin, typename Tout>
+cudaError_t inverted_residual_fused_float_arithmetic(TensorView<const Tin> input, TensorView<Tout> output,
+                                                     TensorView<const Tout> residual,
+                                                     const FusedBlockWeights& weights, int stride,
+                                                     cudaStream_t stream) {
+  if (!fused::runnable<float>(input, output, residual, weights, stride)) return cudaErrorInvalidValue;
+  if (padded_channels<Tout>(output.channels) <= 32) {
+    return launch_fused<Tin, Tout, 2>(input, output, residual, weights, stride, stream);
+  }
+  return launch_fused<Tin, Tout, 4>(input, output, residual, weights, stride, stream);
+}
+
+template cudaError_t inverted_residual_fused_float_arithmetic<float, float>(TensorView<const float>, TensorView<float>,
+                                                                            TensorView<const float>,
+                                                                            const FusedBlockWeights&, int,
+                                                                            cudaStream_t);
+template cudaError_t inverted_residual_fused_float_arithmetic<__half, float>(TensorView<const __half>,
+                                                                             TensorView<float>,
+                                                                             TensorView<const float>,
+                                                                             const FusedBlockWeights&, int,
+                                                                             cudaStream_t);
 
 template <>
 cudaError_t inverted_residual_fused<float>(TensorView<const float> input, TensorView<float> output,
                                            TensorView<const float> residual, const FusedBlockWeights& weights,
                                            int stride, cudaStream_t stream) {
-  if (!fused::runnable(input, output, residual, weights, stride)) {
-    return cudaErrorInvalidValue;
-  }
-  if (padded_channels<float>(output.channels) <= 32) return launch_fused<2>(input, output, residual, weights, stride, stream);
-  return launch_fused<4>(input, output, residual, weights, stride, stream);
+  return inverted_residual_fused_float_arithmetic<float, float>(input, output, residual, weights, stride, stream);
 }
 
 }  // namespace m2u

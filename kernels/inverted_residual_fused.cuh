@@ -1,6 +1,7 @@
 // inverted_residual_fused.cuh - what the fused inverted-residual kernels
-// share (inverted_residual_fused.cu: FP32 arithmetic on float storage;
-// inverted_residual_fused_fp16.cu: half2 arithmetic on __half storage): the
+// share (inverted_residual_fused.cu: FP32 arithmetic on float storage, or
+// from __half into float storage; inverted_residual_fused_fp16.cu: half2
+// arithmetic on __half storage): the
 // tile (a block of 256 threads owns 8 x 8 output pixels and walks the hidden
 // channels in chunks of 16), the input window a tile expands, the launch
 // checks and grid, and the epilogue (bias, activation, residual, store).
@@ -32,16 +33,19 @@ __device__ __forceinline__ int padded_in_device(int channels) {
 
 inline bool aligned16(const float* p) { return p != nullptr && reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// What inverted_residual_fused<T> accepts (conv_kernels.h).
-template <typename T>
-bool runnable(const TensorView<const T>& input, const TensorView<T>& output, const TensorView<const T>& residual,
+// What the fused kernels accept (conv_kernels.h): Tin and Tout the input's
+// and output's storage (the residual is stored as the output), Tarith the
+// arithmetic, whose padding the project rows follow (float: 4 channels,
+// __half: 8).
+template <typename Tarith, typename Tin, typename Tout>
+bool runnable(const TensorView<const Tin>& input, const TensorView<Tout>& output, const TensorView<const Tout>& residual,
               const FusedBlockWeights& weights, int stride) {
   return valid_view(input) && valid_view(output) && (stride == 1 || stride == 2) && output.batch == input.batch &&
          output.height == (input.height + stride - 1) / stride && output.width == (input.width + stride - 1) / stride &&
-         weights.hidden_channels >= 1 && padded_channels<T>(output.channels) <= kMaxFusedOutputChannels &&
-         padded_channels<T>(input.channels) <= kMaxFusedInputChannels &&
-         weights.expand_row == padded_channels<T>(input.channels) &&
-         weights.project_row == padded_channels<T>(weights.hidden_channels) && aligned16(weights.expand_weight) &&
+         weights.hidden_channels >= 1 && padded_channels<Tout>(output.channels) <= kMaxFusedOutputChannels &&
+         padded_channels<Tin>(input.channels) <= kMaxFusedInputChannels &&
+         weights.expand_row == padded_channels<Tin>(input.channels) &&
+         weights.project_row == padded_channels<Tarith>(weights.hidden_channels) && aligned16(weights.expand_weight) &&
          aligned16(weights.project_weight) && weights.expand_bias != nullptr && aligned16(weights.depthwise_weight) &&
          weights.depthwise_bias != nullptr && weights.project_bias != nullptr &&
          (residual.data == nullptr || (valid_view(residual) && same_shape(residual, output)));

@@ -282,7 +282,7 @@ template <>
 cudaError_t inverted_residual_fused<__half>(TensorView<const __half> input, TensorView<__half> output,
                                             TensorView<const __half> residual, const FusedBlockWeights& weights,
                                             int stride, cudaStream_t stream) {
-  if (!fused::runnable(input, output, residual, weights, stride)) return cudaErrorInvalidValue;
+  if (!fused::runnable<__half>(input, output, residual, weights, stride)) return cudaErrorInvalidValue;
   if (padded_channels<__half>(output.channels) <= 32) {
     return launch_fused_half2<2>(input, output, residual, weights, stride, stream);
   }

@@ -38,7 +38,7 @@ const char kUsage[] =
     "launch: FLOPs, minimal DRAM bytes and modeled microseconds on the profile (default nano),\n"
     "and the totals. Modeled figures are a roofline floor, not a timing. --measure N times N\n"
     "forwards end to end after K warm-ups (default 3) on this machine's device (emulated in the\n"
-    "emu flavour). --fuse-blocks: the engine with its encoder blocks fused (fp32, fp16). --cuda-graph:\n"
+    "emu flavour). --fuse-blocks: the engine with its blocks fused (fp32, fp16). --cuda-graph:\n"
     "the measured engine replays each run as a CUDA graph (compare with modeled_graph_ms).\n"
     "--per-launch: with --measure, also each row's median device time (CUDA events), beside its\n"
     "modeled time.\n"

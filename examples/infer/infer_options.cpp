@@ -38,7 +38,7 @@ const char kUsage[] =
     "                         model calibrated by m2u_calibrate; int8 activations, dp4a 1x1 convs on\n"
     "                         sm_61+ (Xavier, Orin); on the Nano (sm_53) correct but not faster.\n"
     "                         The JSON lists each layer's precision\n"
-    "  --fuse-blocks          run each encoder inverted-residual block as one fused kernel (fp32\n"
+    "  --fuse-blocks          run each inverted-residual block that fits as one fused kernel (fp32\n"
     "                         and fp16; less DRAM traffic, a smaller arena)\n"
     "  --cuda-graph           capture each tile's (or the frame's) device work as a CUDA graph\n"
     "                         and replay it for every later input of the same size: one launch\n"

@@ -163,11 +163,12 @@ typedef struct m2u_engine_options {
   m2u_precision precision; /* default M2U_PRECISION_FP32 */
   int device;              /* CUDA device index (default 0) */
   void* stream;            /* a cudaStream_t to run on; NULL: the engine makes its own */
-  int fuse_blocks;         /* 1: each encoder inverted-residual block with an expand runs as one
+  int fuse_blocks;         /* 1: each inverted-residual block with an expand that fits runs as one
                               fused kernel, its expanded tensors kept on chip (less DRAM
                               traffic, a smaller arena; README "Performance model"). FP32 and
-                              FP16 (half2, as FP16's unfused blocks); INT8 engines and trainers
-                              refuse it (default 0) */
+                              FP16 (half2 in its half2 stages, FP32 in its FP32 decoder stages,
+                              as FP16's unfused blocks); INT8 engines and trainers refuse it
+                              (default 0) */
   int cuda_graph;          /* 1: the device work of a run (statistics, input conversion, every
                               layer) is captured as a CUDA graph at the first run of a frame
                               layout and replayed after: one graph launch instead of ~60 kernel

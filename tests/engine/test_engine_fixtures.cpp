@@ -66,7 +66,7 @@ void check_fixture(const std::string& name, uint64_t seed, m2u_precision precisi
   if (fuse_blocks) {
     int fused = 0;
     for (const m2u::PlannedStep& step : engine->plan().steps) fused += step.kind == m2u::StepKind::kFusedBlock;
-    REQUIRE(fused == 6);  // conv2.2, conv2.3, conv3.4 .. conv3.6, conv4.7
+    REQUIRE(fused == 8);  // conv2.2, conv2.3, conv3.4 .. conv3.6, conv4.7, decode2.ir1, decode1.ir1
   }
   std::vector<float> pixels = engine_test::interleave(input, input.h, input.w);
   std::vector<float> probabilities(expected.data.size(), -1.0f);
@@ -97,7 +97,7 @@ TEST_CASE("engine = PyTorch fixtures at every stage") {
   check_fixture("cin3_relu6_folded", 12345);
 }
 
-TEST_CASE("engine with fused encoder blocks = PyTorch fixtures at every stage") {
+TEST_CASE("engine with fused blocks (encoder and decode2, decode1) = PyTorch fixtures at every stage") {
   check_fixture("cin3_relu6", 3, M2U_PRECISION_FP32, true);
   check_fixture("cin1_relu", 7, M2U_PRECISION_FP32, true);
   check_fixture("cin3_relu6_folded", 12345, M2U_PRECISION_FP32, true);
@@ -109,8 +109,8 @@ TEST_CASE("FP16 engine = PyTorch fixtures at every stage, within the FP16 tolera
   check_fixture("cin3_relu6_folded", 12345, M2U_PRECISION_FP16);
 }
 
-TEST_CASE("FP16 engine with fused (half2) encoder blocks = PyTorch fixtures at every stage, within the FP16 "
-          "tolerance") {
+TEST_CASE("FP16 engine with fused blocks (half2 encoder, FP32 decode2 and decode1) = PyTorch fixtures at every "
+          "stage, within the FP16 tolerance") {
   check_fixture("cin3_relu6", 3, M2U_PRECISION_FP16, true);
   check_fixture("cin1_relu", 7, M2U_PRECISION_FP16, true);
 }

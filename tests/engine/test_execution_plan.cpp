@@ -43,6 +43,16 @@ void check_invariants(const m2u::ExecutionPlan& plan) {
   }
 }
 
+// A decoder stage's upsampled channels: the previous stage's output.
+int upsampled_channels(const m2u::Architecture& a, const std::string& stage) {
+  for (size_t i = 1; i < a.stages.size(); ++i) {
+    if (a.stages[i].name == stage) return a.stages[i - 1].out_channels;
+  }
+  return -1;
+}
+
+int pad_to(int channels, int alignment) { return (channels + alignment - 1) / alignment * alignment; }
+
 }  // namespace
 
 TEST_CASE("plans hold their invariants for Cin 1 and 3, with and without kept stages") {
@@ -183,15 +193,15 @@ TEST_CASE("mixed precision refuses an encoder stage in FP32 and a stage the netw
   CHECK_THROWS_AS(m2u::make_execution_plan(arch(1), 1, 48, 80, 8, 2, false, false, unknown), std::logic_error);
 }
 
-TEST_CASE("fused blocks: each encoder block with an expand, up to 192 hidden channels, is one step, its hidden "
-          "tensors get no buffers") {
+TEST_CASE("fused blocks: each block with an expand, up to 192 hidden channels and 64 padded inputs, is one step, "
+          "its hidden tensors get no buffers") {
   for (int in_channels : {1, 3}) {
     const m2u::ExecutionPlan unfused = m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 4, 4, false);
     for (bool keep : {false, true}) {
       const m2u::ExecutionPlan fused =
           m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 4, 4, keep, false, m2u::MixedPrecision{}, true);
       check_invariants(fused);
-      int fused_steps = 0;
+      int fused_steps = 0, decoder_steps = 0;
       for (const m2u::PlannedStep& step : fused.steps) {
         if (step.kind != m2u::StepKind::kFusedBlock) {
           CHECK(step.depthwise_conv == -1);
@@ -204,31 +214,46 @@ TEST_CASE("fused blocks: each encoder block with an expand, up to 192 hidden cha
         CHECK(step.project_conv == step.conv + 2);
         CHECK(a.convs[step.depthwise_conv].is_depthwise());
         CHECK(a.convs[step.depthwise_conv].stride == step.stride);
-        CHECK(step.stage.rfind("conv", 0) == 0);
         CHECK(step.output.channels == a.convs[step.project_conv].out_channels);
         if (step.residual.buffer >= 0) {
           CHECK(step.residual.buffer == step.input.buffer);
           CHECK(step.stride == 1);
         }
-        // The plan's weight rows are the fused kernel's.
-        CHECK(fused.conv_inputs[step.conv].row_length == (a.convs[step.conv].in_channels + 3) / 4 * 4);
-        CHECK(fused.conv_inputs[step.project_conv].row_length == (a.convs[step.conv].out_channels + 3) / 4 * 4);
+        // The plan's weight rows are the fused kernel's: a decoder block
+        // reads its whole concat row, [upsampled, padded | skip, padded].
+        const int in = a.convs[step.conv].in_channels;
+        if (step.stage == "decode2" || step.stage == "decode1") {
+          ++decoder_steps;
+          const int up = upsampled_channels(a, step.stage);
+          CHECK(step.input.channels == pad_to(up, 4) + in - up);  // the concat view: up padded, then skip
+          CHECK(fused.conv_inputs[step.conv].row_length == pad_to(up, 4) + pad_to(in - up, 4));
+          CHECK(fused.conv_inputs[step.conv].row_length == unfused.conv_inputs[step.conv].row_length);
+        } else {
+          CHECK_MESSAGE(step.stage.rfind("conv", 0) == 0, step.label);
+          CHECK(fused.conv_inputs[step.conv].row_length == pad_to(in, 4));
+        }
+        CHECK(fused.conv_inputs[step.project_conv].row_length == pad_to(a.convs[step.conv].out_channels, 4));
       }
-      // conv2.2, conv2.3, conv3.4 .. conv3.6, conv4.7 (conv1.1 has no expand; conv4.8 .. conv4.13 are
-      // wider than kMaxFusedHiddenChannels).
-      CHECK(fused_steps == 6);
-      CHECK(fused.steps.size() == unfused.steps.size() - 2 * 6);
+      // conv2.2, conv2.3, conv3.4 .. conv3.6, conv4.7, decode2.ir1, decode1.ir1
+      // (conv1.1 has no expand; conv4.8 .. conv4.13 are wider than
+      // kMaxFusedHiddenChannels; decode4's and decode3's concat rows than
+      // kMaxFusedBlockInputs).
+      CHECK(fused_steps == 8);
+      CHECK(decoder_steps == 2);
+      CHECK(fused.steps.size() == unfused.steps.size() - 2 * 8);
       for (const m2u::PlannedBuffer& b : fused.buffers) {
         const bool hidden = b.name.find(" expanded") != std::string::npos ||
                             b.name.find(" depthwise") != std::string::npos;
-        // Left: conv1.1's depthwise (no expand), conv4.8 .. conv4.13's and the decoder's.
+        // Left: conv1.1's depthwise (no expand), conv4.8 .. conv4.13's,
+        // decode4's and decode3's.
         if (hidden) {
-          CHECK_MESSAGE((b.name.rfind("conv1", 0) == 0 || b.name.rfind("decode", 0) == 0 ||
+          CHECK_MESSAGE((b.name.rfind("conv1", 0) == 0 || b.name.rfind("decode4", 0) == 0 ||
+                         b.name.rfind("decode3", 0) == 0 ||
                          (b.name.rfind("conv4.7", 0) != 0 && b.name.rfind("conv4.", 0) == 0)),
                         b.name);
         }
       }
-      CHECK(fused.buffers.size() == unfused.buffers.size() - 2 * 6);
+      CHECK(fused.buffers.size() == unfused.buffers.size() - 2 * 8);
       CHECK(fused.stage_outputs.size() == unfused.stage_outputs.size());
       if (!keep) CHECK(fused.arena_bytes < unfused.arena_bytes);
       if (!keep) {
@@ -258,7 +283,8 @@ TEST_CASE("arena with fused blocks at 512x512, 1024x1024 and 3000x3000 (FP32 and
   }
 }
 
-TEST_CASE("FP16 fused blocks: the half2 stages' blocks, marked half2, their weight rows padded to 8 halves") {
+TEST_CASE("FP16 fused blocks: the half2 stages' blocks, marked half2, their weight rows padded to 8 halves; "
+          "decode2's and decode1's in FP32 from the half concat buffer") {
   const m2u::Architecture a = arch(1);
   const m2u::ExecutionPlan fused =
       m2u::make_execution_plan(a, 1, 48, 80, 8, 2, false, false, m2u::fp16_mixed_precision(), true);
@@ -267,12 +293,23 @@ TEST_CASE("FP16 fused blocks: the half2 stages' blocks, marked half2, their weig
   for (const m2u::PlannedStep& step : fused.steps) {
     if (step.kind != m2u::StepKind::kFusedBlock) continue;
     ++fused_steps;
+    if (step.stage == "decode2" || step.stage == "decode1") {
+      // FP32 arithmetic: the concat row in half storage (8-half groups), the
+      // project row and the output in float.
+      const int up = upsampled_channels(a, step.stage), in = a.convs[step.conv].in_channels;
+      CHECK_FALSE(step.half2);
+      CHECK(fused.conv_inputs[step.conv].row_length == pad_to(up, 8) + pad_to(in - up, 8));
+      CHECK(fused.conv_inputs[step.project_conv].row_length == pad_to(a.convs[step.conv].out_channels, 4));
+      CHECK(fused.buffers[step.input.buffer].element_bytes == 2);
+      CHECK(fused.buffers[step.output.buffer].element_bytes == 4);
+      continue;
+    }
     CHECK(step.half2);
     CHECK((step.stage == "conv2" || step.stage == "conv3" || step.stage == "conv4"));
-    CHECK(fused.conv_inputs[step.conv].row_length == (a.convs[step.conv].in_channels + 7) / 8 * 8);
-    CHECK(fused.conv_inputs[step.project_conv].row_length == (a.convs[step.conv].out_channels + 7) / 8 * 8);
+    CHECK(fused.conv_inputs[step.conv].row_length == pad_to(a.convs[step.conv].in_channels, 8));
+    CHECK(fused.conv_inputs[step.project_conv].row_length == pad_to(a.convs[step.conv].out_channels, 8));
   }
-  CHECK(fused_steps == 6);
+  CHECK(fused_steps == 8);
   // A half2 stage list without conv2 leaves conv2's blocks unfused.
   m2u::MixedPrecision some = m2u::fp16_mixed_precision();
   some.half2_stages = {"conv3", "conv4"};
@@ -284,5 +321,5 @@ TEST_CASE("FP16 fused blocks: the half2 stages' blocks, marked half2, their weig
       CHECK(step.stage != "conv2");
     }
   }
-  CHECK(partial_steps == 4);  // conv3.4 .. conv3.6, conv4.7
+  CHECK(partial_steps == 6);  // conv3.4 .. conv3.6, conv4.7, decode2.ir1, decode1.ir1
 }

@@ -7,7 +7,9 @@
 // wider buffers (the encoder's last block writes into a concat buffer),
 // poisoned outputs, guards, several schedules; and the refusals of what it
 // cannot run. FP32 and FP16 (half2 arithmetic); FP16 also against a CPU
-// model of its own arithmetic (half2_conv_reference.h), to the ulp.
+// model of its own arithmetic (half2_conv_reference.h), to the ulp; and
+// FP32 arithmetic from half input into float (an FP16 engine's decoder
+// blocks: concat rows of 33 and 60 channels, 5 and 9 hidden).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -108,18 +110,25 @@ int fused_ulp_tolerance(const FusedActivations& a) {
                                                                         : 0);
 }
 
-template <typename T>
+// Tin = Tout = __half: the half2 kernel (inverted_residual_fused<__half>);
+// Tin = Tout = float: the float kernel (inverted_residual_fused<float>);
+// Tin = __half, Tout = float: the float kernel from half input storage, as
+// an FP16 engine runs decode2.ir1 and decode1.ir1 (no residual there).
+template <typename Tin, typename Tout = Tin>
 void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& activations, uint32_t seed,
                     WorstError* worst, SameArithmeticWorst* same_worst = nullptr) {
-  constexpr bool kHalf = std::is_same<T, __half>::value;
+  constexpr bool kHalf = std::is_same<Tin, __half>::value && std::is_same<Tout, __half>::value;
+  constexpr bool kMixed = !std::is_same<Tin, Tout>::value;
+  static_assert(!kMixed || std::is_same<Tout, float>::value, "half output runs the half2 kernel");
+  REQUIRE_MESSAGE(!(kMixed && c.residual), c.name << ": the residual has the output's type");
   constexpr float kForeign = -55.0f;
-  const int in_padded = m2u::padded_channels<T>(c.in_channels);
+  const int in_padded = m2u::padded_channels<Tin>(c.in_channels);
   // The kernel reads the input as stored: the references take it rounded.
-  const HostTensor input = rounded_to<T>(random_tensor(c.batch, c.in_channels, c.height, c.width, seed));
+  const HostTensor input = rounded_to<Tin>(random_tensor(c.batch, c.in_channels, c.height, c.width, seed));
   const BufferShape input_shape{c.batch, c.height, c.width, c.input_offset + in_padded + c.input_extra};
-  std::vector<T> input_contents = filled_buffer<T>(input_shape, kForeign);
+  std::vector<Tin> input_contents = filled_buffer<Tin>(input_shape, kForeign);
   write_slice(input_contents, input_shape, c.input_offset, input);
-  const DeviceInput<T> device_input(input_shape, input_contents);
+  const DeviceInput<Tin> device_input(input_shape, input_contents);
 
   // Weights scaled so that every stage keeps values of order 1.
   BlockWeights w;
@@ -129,7 +138,8 @@ void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& act
   w.depthwise_bias = random_values(c.hidden, seed + 4);
   w.project = random_values(static_cast<size_t>(c.out_channels) * c.hidden, seed + 5, -0.3f, 0.3f);
   w.project_bias = random_values(c.out_channels, seed + 6);
-  const int expand_row = in_padded, project_row = m2u::padded_channels<T>(c.hidden);
+  // The project row pads as the arithmetic's tensors: half2's or float's.
+  const int expand_row = in_padded, project_row = m2u::padded_channels<Tout>(c.hidden);
   DeviceBuffer<float> expand(static_cast<size_t>(c.hidden) * expand_row), expand_bias(c.hidden),
       depthwise(static_cast<size_t>(9) * m2u::depthwise_weight_row(c.hidden)), depthwise_bias(c.hidden),
       project(static_cast<size_t>(c.out_channels) * project_row), project_bias(c.out_channels);
@@ -142,8 +152,9 @@ void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& act
 
   const int out_h = (c.height + c.stride - 1) / c.stride, out_w = (c.width + c.stride - 1) / c.stride;
   const BufferShape output_shape{c.batch, out_h, out_w,
-                                 c.output_offset + m2u::padded_channels<T>(c.out_channels) + c.output_extra};
-  const std::vector<T> before = output_before<T>(output_shape, c.output_offset, c.out_channels, kForeign);
+                                 c.output_offset + m2u::padded_channels<Tout>(c.out_channels) + c.output_extra};
+  const std::vector<Tout> before = output_before<Tout>(output_shape, c.output_offset, c.out_channels, kForeign);
+  const std::string precision = kMixed ? "FP32 from FP16" : Precision<Tin>::name();
 
   for (const FusedActivations& a : activations) {
     const HostTensor expanded = m2u::ref::activation(
@@ -161,13 +172,19 @@ void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& act
                                          a.expand.kernel, a.depthwise.kernel, a.project.kernel};
     for (uint64_t schedule : emu_test::test_seeds()) {
       emu_test::ScopedSeed scoped(schedule);
-      DeviceBuffer<T> output(output_shape.elements());
+      DeviceBuffer<Tout> output(output_shape.elements());
       output.upload(before);
-      const m2u::TensorView<const T> in = device_input.view(c.input_offset, c.in_channels);
-      const cudaError_t status = m2u::inverted_residual_fused<T>(
-          in, view_of(output.data(), output_shape, c.output_offset, c.out_channels),
-          c.residual ? in : m2u::TensorView<const T>{nullptr, 0, 0, 0, 0, 0}, weights, c.stride, nullptr);
-      const std::string context = Precision<T>::name() + " " + c.name + " " + a.expand.name + "/" +
+      const m2u::TensorView<const Tin> in = device_input.view(c.input_offset, c.in_channels);
+      const m2u::TensorView<Tout> out = view_of(output.data(), output_shape, c.output_offset, c.out_channels);
+      cudaError_t status = cudaSuccess;
+      if constexpr (kMixed) {
+        status = m2u::inverted_residual_fused_float_arithmetic<Tin, Tout>(
+            in, out, m2u::TensorView<const Tout>{nullptr, 0, 0, 0, 0, 0}, weights, c.stride, nullptr);
+      } else {
+        status = m2u::inverted_residual_fused<Tin>(
+            in, out, c.residual ? in : m2u::TensorView<const Tin>{nullptr, 0, 0, 0, 0, 0}, weights, c.stride, nullptr);
+      }
+      const std::string context = precision + " " + c.name + " " + a.expand.name + "/" +
                                   a.depthwise.name + "/" + a.project.name + " schedule " + std::to_string(schedule);
       REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
       check_output(output, before, output_shape, c.output_offset, expected,
@@ -202,6 +219,9 @@ TEST_CASE("inverted_residual_fused FP32: against expand -> depthwise -> project 
       {"1x9x13 s1 residual 24->144->24", 1, 9, 13, 24, 144, 24, 1, true, 0, 0, 0, 0},
       {"2x9x13 s2 19->37->33, slices", 2, 9, 13, 19, 37, 33, 2, false, 8, 4, 4, 8},
       {"1x3x3 s2 3->6->7", 1, 3, 3, 3, 6, 7, 2, false, 0, 0, 0, 0},
+      // decode1.ir1's shape: a concat row (up 30, padded to 32, then the
+      // 1-channel input), 5 hidden channels (one chunk, two of its quads).
+      {"1x9x13 s1 33->5->16 (decode1.ir1)", 1, 9, 13, 33, 5, 16, 1, false, 0, 0, 0, 0},
   };
   if (!sim) {
     cases.push_back({"1x17x34 s1 residual 32->192->32, into a concat slice", 1, 17, 34, 32, 192, 32, 1, true, 4, 12,
@@ -246,6 +266,33 @@ TEST_CASE("inverted_residual_fused FP16 (half2): against its own arithmetic and 
   MESSAGE("inverted_residual_fused FP16: worst relative error against FP32 "
           << worst.relative << " (tolerance " << kFusedHalf2Tolerance << "); against its own arithmetic "
           << same.ulps << " half ulps, relative " << same.relative);
+}
+
+TEST_CASE("inverted_residual_fused_float_arithmetic<__half, float> (an FP16 engine's decoder blocks): against the "
+          "FP32 reference on the half input") {
+  // The decoder's ReLU6 (or ReLU) after the expand and the depthwise, a
+  // linear projection, other activations through the epilogue.
+  const std::vector<FusedActivations> block = {block_activations(2, 2, 0), block_activations(1, 1, 0)};
+  const std::vector<FusedActivations> others = {block_activations(0, 3, 1), block_activations(3, 0, 2)};
+  // Input slices start at 8-half groups, output slices at 4-float groups.
+  std::vector<FusedCase> cases = {
+      {"2x9x13 s1 60->9->30 (decode2.ir1: a 64-half row), slices", 2, 9, 13, 60, 9, 30, 1, false, 8, 8, 4, 8},
+      {"1x3x3 s2 3->6->7", 1, 3, 3, 3, 6, 7, 2, false, 0, 0, 0, 0},
+  };
+  if (!under_simulator()) {
+    cases.push_back({"1x17x34 s1 33->5->16 (decode1.ir1)", 1, 17, 34, 33, 5, 16, 1, false, 0, 0, 0, 0});
+    cases.push_back({"1x17x34 s2 57->37->61 (the widest input and output)", 1, 17, 34, 57, 37, 61, 2, false, 0, 0,
+                     0, 0});
+  }
+  WorstError worst;
+  uint32_t seed = 31;
+  for (const FusedCase& c : cases) {
+    run_fused_case<__half, float>(c, c.height <= 9 ? block : large_case_activations(block), seed, &worst);
+    seed += 17;
+  }
+  run_fused_case<__half, float>(cases[0], others, 103, &worst);
+  MESSAGE("inverted_residual_fused_float_arithmetic<__half, float>: worst relative error "
+          << worst.relative << " (tolerance " << Precision<float>::kTolerance << ")");
 }
 
 TEST_CASE("inverted_residual_fused refuses what it cannot run") {
@@ -309,6 +356,22 @@ TEST_CASE("inverted_residual_fused refuses what it cannot run") {
   half_rows.hidden_channels = 4;  // half pads 4 channels to 8, not 16
   CHECK(m2u::inverted_residual_fused<__half>(half_input, half_output, half_none, half_rows, 1, nullptr) ==
         cudaErrorInvalidValue);
+
+  // Half input, float output: the expand row pads as half, the project row as float.
+  const m2u::TensorView<const float> float_none{nullptr, 0, 0, 0, 0, 0};
+  m2u::FusedBlockWeights mixed_rows = good;
+  mixed_rows.hidden_channels = 12;
+  mixed_rows.project_row = 12;
+  CHECK(m2u::inverted_residual_fused_float_arithmetic<__half, float>(half_input, output, float_none, mixed_rows, 1,
+                                                                     nullptr) == cudaSuccess);
+  CHECK(cudaDeviceSynchronize() == cudaSuccess);
+  mixed_rows.project_row = 16;  // half's padding of 12 hidden channels, not float's
+  CHECK(m2u::inverted_residual_fused_float_arithmetic<__half, float>(half_input, output, float_none, mixed_rows, 1,
+                                                                     nullptr) == cudaErrorInvalidValue);
+  mixed_rows = good;
+  mixed_rows.expand_row = 4;  // float's padding of 4 input channels, not half's
+  CHECK(m2u::inverted_residual_fused_float_arithmetic<__half, float>(half_input, output, float_none, mixed_rows, 1,
+                                                                     nullptr) == cudaErrorInvalidValue);
 }
 
 TEST_CASE_TEMPLATE("inverted_residual_fused equals the three kernels it replaces (one block, as the engine runs it)", T,

@@ -78,22 +78,27 @@ if len(reports) == 3:
     check(sum(r["arithmetic"] == "int8" for r in i8["launches"]) > 40, "int8 layers")
     check(i8["totals"]["arena_mb"] < f16["totals"]["arena_mb"] < f32["totals"]["arena_mb"], "arenas shrink")
 
-# Fused blocks: 12 launches fewer (6 blocks of 3 become 1 each), less DRAM,
-# a smaller arena, in fp32 and fp16; int8 refuses them.
+# Fused blocks: 16 launches fewer (8 blocks of 3 become 1 each: six encoder
+# blocks, decode2.ir1, decode1.ir1), less DRAM, a smaller arena, in fp32 and
+# fp16 (its encoder blocks in half2, its decoder blocks in fp32); int8
+# refuses them.
 if "fp32" in reports:
     j = model_json("--size", "80x48", "--device-profile", "orin-nano", "--fuse-blocks")
     f32 = reports["fp32"]
     check(j["fused_blocks"] is True and f32["fused_blocks"] is False, "fused_blocks in the JSON")
-    check(j["totals"]["launches"] == f32["totals"]["launches"] - 12, "fused launches")
-    check(sum(r["kernel"] == "fused block" for r in j["launches"]) == 6, "6 fused blocks")
+    check(j["totals"]["launches"] == f32["totals"]["launches"] - 16, "fused launches")
+    check(sum(r["kernel"] == "fused block" for r in j["launches"]) == 8, "8 fused blocks")
     check(j["totals"]["dram_mb"] < f32["totals"]["dram_mb"], "fused blocks move less")
     check(j["totals"]["arena_mb"] < f32["totals"]["arena_mb"], "fused arena")
 if "fp16" in reports:
     j = model_json("--size", "80x48", "--device-profile", "orin-nano", "--precision", "fp16", "--fuse-blocks")
     f16 = reports["fp16"]
     fused_rows = [r for r in j["launches"] if r["kernel"] == "fused block"]
-    check(j["totals"]["launches"] == f16["totals"]["launches"] - 12 and len(fused_rows) == 6, "fp16 fused launches")
-    check(all(r["arithmetic"] == "half2" for r in fused_rows), "fp16 fused blocks in half2")
+    check(j["totals"]["launches"] == f16["totals"]["launches"] - 16 and len(fused_rows) == 8, "fp16 fused launches")
+    encoder = [r for r in fused_rows if not r["layer"].startswith("decode")]
+    check(len(encoder) == 6 and all(r["arithmetic"] == "half2" for r in encoder), "fp16 fused encoder blocks in half2")
+    check(all(r["arithmetic"] == "fp32" for r in fused_rows if r["layer"].startswith("decode")),
+          "fp16 fused decoder blocks in fp32")
     check(j["totals"]["dram_mb"] < f16["totals"]["dram_mb"], "fp16 fused blocks move less")
 r = run("--model", int8_model, "--size", "80x48", "--precision", "int8", "--fuse-blocks")
 check(r.returncode == 1 and "fused blocks run in FP32 and FP16 inference engines only" in r.stderr,

@@ -439,9 +439,16 @@ cudaError_t Engine::float_storage_step(const PlannedStep& step, int batch, int p
                                   probabilities, stream_);
       }
       break;
+    case StepKind::kFusedBlock:
+      if (!in_float && out_float) {  // a decoder block: the half concat buffer in, FP32 out
+        const TensorView<__half> in = half_view_of(step.input);
+        return inverted_residual_fused_float_arithmetic<__half, float>(
+            as_const(in), float_view_of(step.output), TensorView<const float>{}, fused_block_weights(step),
+            step.stride, stream_);
+      }
+      break;
     case StepKind::kInputConvert:
     case StepKind::kStem:
-    case StepKind::kFusedBlock:
       break;
   }
   return cudaErrorInvalidValue;  // a storage pairing the plan does not make
@@ -459,9 +466,7 @@ cudaError_t Engine::depthwise_step<int8_t>(const PlannedStep& step, TensorView<c
 static_assert(kMaxFusedBlockOutputs == kMaxFusedOutputChannels, "the plan fuses what the fused kernel takes");
 static_assert(kMaxFusedBlockInputs == kMaxFusedInputChannels, "the plan fuses what the fused kernel takes");
 
-template <typename T>
-cudaError_t Engine::fused_block_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
-                                     TensorView<const T> residual) {
+FusedBlockWeights Engine::fused_block_weights(const PlannedStep& step) const {
   const PackedConv& expand = packed_convs_[step.conv];
   const PackedConv& depthwise = packed_convs_[step.depthwise_conv];
   const PackedConv& project = packed_convs_[step.project_conv];
@@ -478,7 +483,13 @@ cudaError_t Engine::fused_block_step(const PlannedStep& step, TensorView<const T
                                   kernel_activation(architecture_.convs[step.conv].activation),
                                   kernel_activation(hidden.activation),
                                   kernel_activation(architecture_.convs[step.project_conv].activation)};
-  return inverted_residual_fused<T>(in, out, residual, weights, step.stride, stream_);
+  return weights;
+}
+
+template <typename T>
+cudaError_t Engine::fused_block_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
+                                     TensorView<const T> residual) {
+  return inverted_residual_fused<T>(in, out, residual, fused_block_weights(step), step.stride, stream_);
 }
 
 template <>

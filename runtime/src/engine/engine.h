@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "conv_kernels.h"
 #include "cuda_graph.h"
 #include "execution_plan.h"
 #include "io_kernels.h"
@@ -179,7 +180,9 @@ class Engine {
   template <typename T>
   cudaError_t depthwise_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                              const float* weight, const float* bias, KernelActivation activation);
-  // A kFusedBlock step (float and __half storage; int8 refuses).
+  // A kFusedBlock step (float and __half storage; int8 refuses; an FP16
+  // decoder block runs in float_storage_step) and its packed weights.
+  FusedBlockWeights fused_block_weights(const PlannedStep& step) const;
   template <typename T>
   cudaError_t fused_block_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                                TensorView<const T> residual);

@@ -96,15 +96,23 @@ class PlanBuilder {
              PlannedView output, bool input_is_concat, int upsampled_channels) {
     const bool wide = float_stage(stage);
     const int out_downscale = downscale * block.stride;
-    // A mixed-precision plan (FP16) fuses its half2 stages' blocks only: the
-    // fused half kernel computes in half2 (conv_kernels.h).
-    const bool fusable_precision = mixed_.half2_stages.empty() || half2_stage(stage);
-    if (fuse_blocks_ && fusable_precision && block.has_expand && !input_is_concat && !wide &&
-        block.hidden_channels <= kMaxFusedHiddenChannels && pad(block.out_channels) <= kMaxFusedBlockOutputs &&
-        pad(block.in_channels) <= kMaxFusedBlockInputs) {
+    // A mixed-precision plan (FP16) fuses its half2 stages' blocks (the
+    // fused half2 kernel) and its FP32 decoder stages' blocks (the float
+    // kernel from the half concat buffer into FP32), not its other FP32
+    // arithmetic on half storage (conv_kernels.h). A decoder block's input
+    // is its concat buffer, read whole: [upsampled, padded | skip].
+    const bool fusable_precision = mixed_.half2_stages.empty() || half2_stage(stage) || wide;
+    const int in_row = input_is_concat ? pad(upsampled_channels) + pad(block.in_channels - upsampled_channels)
+                                       : pad(block.in_channels);
+    if (fuse_blocks_ && fusable_precision && block.has_expand && block.hidden_channels <= kMaxFusedHiddenChannels &&
+        pad(block.out_channels, wide) <= kMaxFusedBlockOutputs && in_row <= kMaxFusedBlockInputs) {
       const int expand = block.convs[0], depthwise = block.convs[1], project = block.convs[2];
-      plain_input(expand, block.in_channels, false);
-      plain_input(project, block.hidden_channels, false);
+      if (input_is_concat) {
+        concat_input(expand, upsampled_channels, block.in_channels - upsampled_channels);
+      } else {
+        plain_input(expand, block.in_channels, false);
+      }
+      plain_input(project, block.hidden_channels, wide);
       PlannedStep step{StepKind::kFusedBlock, block.name + " (fused block)", expand, input, output,
                        block.residual ? input : PlannedView{}, block.stride, stage, half2_stage(stage)};
       step.depthwise_conv = depthwise;

@@ -25,7 +25,9 @@ namespace m2u {
 // The widest block output a fused step takes (the fused kernel's
 // kMaxFusedOutputChannels; engine.cpp checks that they agree).
 constexpr int kMaxFusedBlockOutputs = 64;
-// And the widest block input (kMaxFusedInputChannels).
+// And the widest block input (kMaxFusedInputChannels): decode2's and
+// decode1's concat rows fit (64 and 40 padded channels in FP16, 60 and 36
+// in FP32), decode4's and decode3's (128, 88) do not.
 constexpr int kMaxFusedBlockInputs = 64;
 // Fusion pays where a block is DRAM bound: the work model (README
 // "Performance model", tests/engine/test_fusion_model.cpp) with the fused
@@ -56,7 +58,7 @@ struct PlannedView {
                      // concat reads: pad(C_up) + C_skip, gap included)
 };
 
-// kFusedBlock: an encoder inverted-residual block (expand, depthwise,
+// kFusedBlock: an inverted-residual block (expand, depthwise,
 // project) as one launch (inverted_residual_fused); its conv is the
 // expand, depthwise_conv and project_conv the other two.
 enum class StepKind { kInputConvert, kStem, kPointwise, kDepthwise, kUpsample, kOutput, kFusedBlock };
@@ -115,10 +117,11 @@ struct ExecutionPlan {
 // for every buffer a decoder step reads or writes (decoder fine-tuning's
 // backward pass reads them; the encoder's buffers are still shared).
 // `mixed` marks FP32 stages and half2 steps (empty: one storage, no half2).
-// `fuse_blocks` plans every encoder block with an expand conv, at most
-// kMaxFusedHiddenChannels hidden and kMaxFusedBlockOutputs padded output
+// `fuse_blocks` plans every block with an expand conv, at most
+// kMaxFusedHiddenChannels hidden, kMaxFusedBlockInputs padded input (a
+// decoder block's whole concat row) and kMaxFusedBlockOutputs padded output
 // channels as one kFusedBlock step: its expanded and depthwise tensors get
-// no buffers (FP32 engines).
+// no buffers (FP32 engines; FP16's half2 stages and FP32 decoder stages).
 ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
                                   int max_width, int channel_alignment, size_t element_bytes,
                                   bool keep_stage_outputs, bool keep_decoder_activations = false,

@@ -53,6 +53,9 @@ LayerPrecision layer_precision(const ExecutionPlan& plan, const PlannedStep& ste
     }
   }
   if (step.kind == StepKind::kFusedBlock) {
+    if (precision == M2U_PRECISION_FP16 && !step.half2) {  // a decoder block: the half concat buffer in
+      return {"fp32", "fp32 from fp16, fused: expand -> depthwise -> project, the hidden tensors in shared memory"};
+    }
     if (precision == M2U_PRECISION_FP16) {
       return {"fp16", "half2, fused: expand -> depthwise -> project, the hidden tensors in shared memory as fp16, "
                       "fp32 flush every 16 channels"};
