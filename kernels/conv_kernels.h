@@ -18,6 +18,7 @@
 #include <cstddef>
 
 #include "activation.h"
+#include "io_kernels.h"
 #include "tensor_view.h"
 
 namespace m2u {
@@ -129,6 +130,33 @@ cudaError_t inverted_residual_fused_float_arithmetic(TensorView<const Tin> input
                                                      TensorView<const Tout> residual,
                                                      const FusedBlockWeights& weights, int stride,
                                                      cudaStream_t stream);
+
+// The last decoder block and the network's final 1x1 convolution in one
+// kernel (inverted_residual_fused.cu): the block (stride 1, no residual,
+// block_outputs channels, at most kMaxFusedHeadBlockOutputs padded in
+// FP32) as inverted_residual_fused_float_arithmetic<Tin, float> computes
+// it, then output_conv's 1x1 with bias and activation over the block's
+// FP32 outputs in the kernel's epilogue, written as output_conv writes
+// (io_kernels.h: cropped, F32 / U8 / U16): the block's output never leaves
+// the chip. head.weight [head.out_channels][head.row =
+// padded_channels<float>(block_outputs)], at most kMaxFusedHeadOutputs
+// rows; the sum of a probability adds the block's channels in another
+// order than output_conv's. Tin: float or __half.
+constexpr int kMaxFusedHeadBlockOutputs = 16;
+constexpr int kMaxFusedHeadOutputs = 4;
+
+struct FusedHeadWeights {
+  const float* weight;
+  const float* bias;
+  int out_channels;
+  int row;
+  KernelActivation activation;
+};
+
+template <typename Tin>
+cudaError_t inverted_residual_fused_head(TensorView<const Tin> input, int block_outputs,
+                                         const FusedBlockWeights& block, const FusedHeadWeights& head,
+                                         const ProbabilityImage& probabilities, cudaStream_t stream);
 
 // ---- Backward (decoder fine-tuning; FP32 storage and arithmetic)
 //

@@ -2,7 +2,10 @@
 // kernel (conv_kernels.h): expand 1x1 -> depthwise 3x3 (stride 1 or 2) ->
 // project 1x1 (+ residual), FP32 arithmetic on float storage, or from
 // __half into float storage (an FP16 engine's decoder blocks, whose input
-// is the half concat buffer and whose hidden tensors and output are FP32).
+// is the half concat buffer and whose hidden tensors and output are FP32);
+// and the same kernel with the network's final 1x1 in its epilogue (the
+// fused head: the last decoder block's outputs become probabilities on
+// chip, store_head below).
 // The expanded and depthwise tensors never leave the block's shared memory:
 // only the block's input is read and its output written (F7's fusion; the
 // work model's per-block numbers are in tests/engine/test_fusion_model.cpp).
@@ -39,6 +42,7 @@
 #include "inverted_residual_fused.cuh"
 #include "launch.h"
 #include "launcher_support.h"
+#include "probability_store.cuh"
 
 namespace m2u {
 namespace {
@@ -126,16 +130,62 @@ __device__ __forceinline__ void stage(const FusedBlockWeights& w, const StagedWe
   }
 }
 
+// The fused head's epilogue (inverted_residual_fused_head, conv_kernels.h):
+// the block's outputs of pixel q (the 4 threads of groups 0..3 hold its
+// quads 0..3: out_padded <= 16) get their bias and activation, each thread
+// sums its quad's share of every head channel into `partials`
+// ([head channel][group][kTilePixels]), and group 0's thread of the pixel
+// adds the four shares to the head's bias, applies the activation and
+// stores the probability when the pixel lies inside the cropped image.
+// Every thread reaches the barrier.
+struct FusedHead {
+  FusedHeadWeights weights;
+  ProbabilityImage probabilities;
+};
+
+__device__ __forceinline__ void store_head(const float (&sums)[4], int block_outputs, const FusedBlockWeights& w,
+                                           const FusedHead& head, float* partials, int n, int q, int group) {
+  const int first = group * 4;
+  float results[4];
+  M2U_UNROLL
+  for (int i = 0; i < 4; ++i) {
+    const int o = first + i;
+    results[i] = o < block_outputs ? activate(sums[i] + __ldg(w.project_bias + o), w.project_activation) : 0.0f;
+  }
+  const FusedHeadWeights& h = head.weights;
+  for (int co = 0; co < h.out_channels; ++co) {
+    const float* row = h.weight + static_cast<size_t>(co) * h.row + first;
+    float share = 0.0f;
+    if (first < h.row) {
+      M2U_UNROLL
+      for (int i = 0; i < 4; ++i) share += results[i] * __ldg(row + i);
+    }
+    partials[(co * 4 + group) * kTilePixels + q] = share;
+  }
+  __syncthreads();
+  const int oy = static_cast<int>(blockIdx.y) * kTile + q / kTile, ox = static_cast<int>(blockIdx.x) * kTile + q % kTile;
+  if (group != 0 || oy >= head.probabilities.height || ox >= head.probabilities.width) return;
+  for (int co = 0; co < h.out_channels; ++co) {
+    const float* share = partials + co * 4 * kTilePixels + q;
+    const float sum = __ldg(h.bias + co) + share[0] + share[kTilePixels] + share[2 * kTilePixels] +
+                      share[3 * kTilePixels];
+    store_probability(probability_row(head.probabilities, n, co, oy), head.probabilities.type, ox,
+                      activate(sum, h.activation));
+  }
+}
+
 // kQuads: output quads per thread (4 kQuads threads' quads cover the
 // output's padded channels).
 // __launch_bounds__: sm_53 (the Nano) allows 32K registers a block, so 256
 // threads get at most 128 registers each (without the bound ptxas used 138
 // for 4 quads: the launch would fail on the Nano). The widest fused block
 // (conv4.7) has 64 outputs: 4 quads a thread; 6 (96 outputs) spilled on sm_53.
-template <typename Tin, typename Tout, int kQuads>
+// kHead: the fused head (output.data is nullptr: output gives the block's
+// shape; `head` where its results go).
+template <typename Tin, typename Tout, int kQuads, bool kHead>
 M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1)
     kernel_inverted_residual_fused(TensorView<const Tin> input, TensorView<Tout> output, TensorView<const Tout> residual,
-                                   FusedBlockWeights w, int stride) {
+                                   FusedBlockWeights w, int stride, FusedHead head) {
   M2U_DYNAMIC_SHARED(float, fused_shared);
   const int side = window_side(stride);
   const int out_padded = padded_in_device<Tout>(output.channels);
@@ -245,18 +295,24 @@ M2U_HOT_KERNEL __global__ void __launch_bounds__(kThreads, 1)
     __syncthreads();  // the next chunk overwrites the tiles and the columns
   }
 
-  fused::store_outputs<Tout, kQuads>(sums, output, residual, w, n, q, group);
+  if (kHead) {
+    store_head(sums[0], out_channels, w, head, fused_shared, n, q, group);  // the chunks' tiles are free now
+  } else {
+    fused::store_outputs<Tout, kQuads>(sums, output, residual, w, n, q, group);
+  }
 }
 
-template <typename Tin, typename Tout, int kQuads>
+template <typename Tin, typename Tout, int kQuads, bool kHead = false>
 cudaError_t launch_fused(TensorView<const Tin> input, TensorView<Tout> output, TensorView<const Tout> residual,
-                         const FusedBlockWeights& weights, int stride, cudaStream_t stream) {
+                         const FusedBlockWeights& weights, int stride, cudaStream_t stream,
+                         const FusedHead& head = FusedHead{}) {
   const int side = window_side(stride);
   const size_t shared = (static_cast<size_t>(side * side + kTilePixels) * kSharedRow +
                          staged_floats(weights.expand_row, padded_channels<Tout>(output.channels))) *
                         sizeof(float);
-  return launch("inverted_residual_fused", kernel_inverted_residual_fused<Tin, Tout, kQuads>, fused::grid_of(output),
-                dim3(kThreads), shared, stream, input, output, residual, weights, stride);
+  return launch(kHead ? "inverted_residual_fused_head" : "inverted_residual_fused",
+                kernel_inverted_residual_fused<Tin, Tout, kQuads, kHead>, fused::grid_of(output), dim3(kThreads), shared,
+                stream, input, output, residual, weights, stride, head);
 }
 
 }  // namespace
@@ -282,6 +338,35 @@ template cudaError_t inverted_residual_fused_float_arithmetic<__half, float>(Ten
                                                                              TensorView<const float>,
                                                                              const FusedBlockWeights&, int,
                                                                              cudaStream_t);
+
+// The head's partial sums reuse the expanded tile's shared memory.
+static_assert(kMaxFusedHeadOutputs * 4 * kTilePixels <= window_side(1) * window_side(1) * kSharedRow,
+              "the head's partial sums fit the expanded tile");
+static_assert(kMaxFusedHeadBlockOutputs <= 16, "the head's epilogue takes each pixel's outputs from 4 threads' quads");
+
+template <typename Tin>
+cudaError_t inverted_residual_fused_head(TensorView<const Tin> input, int block_outputs,
+                                         const FusedBlockWeights& block, const FusedHeadWeights& head,
+                                         const ProbabilityImage& probabilities, cudaStream_t stream) {
+  const TensorView<float> shape{nullptr, input.batch, input.height, input.width, block_outputs,
+                                padded_channels<float>(block_outputs)};
+  const FusedHeadWeights& h = head;
+  if (!fused::block_fits<float, Tin, float>(input, input.height, input.width, block_outputs, block, 1) ||
+      shape.pixel_stride > kMaxFusedHeadBlockOutputs || h.weight == nullptr || h.bias == nullptr ||
+      h.out_channels < 1 || h.out_channels > kMaxFusedHeadOutputs || h.row != shape.pixel_stride ||
+      !probability_image_fits(probabilities, h.out_channels, input.batch, input.height, input.width)) {
+    return cudaErrorInvalidValue;
+  }
+  return launch_fused<Tin, float, 2, true>(input, shape, TensorView<const float>{}, block, 1, stream,
+                                           FusedHead{head, probabilities});
+}
+
+template cudaError_t inverted_residual_fused_head<float>(TensorView<const float>, int, const FusedBlockWeights&,
+                                                         const FusedHeadWeights&, const ProbabilityImage&,
+                                                         cudaStream_t);
+template cudaError_t inverted_residual_fused_head<__half>(TensorView<const __half>, int, const FusedBlockWeights&,
+                                                          const FusedHeadWeights&, const ProbabilityImage&,
+                                                          cudaStream_t);
 
 template <>
 cudaError_t inverted_residual_fused<float>(TensorView<const float> input, TensorView<float> output,

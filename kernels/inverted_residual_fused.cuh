@@ -37,17 +37,26 @@ inline bool aligned16(const float* p) { return p != nullptr && reinterpret_cast<
 // and output's storage (the residual is stored as the output), Tarith the
 // arithmetic, whose padding the project rows follow (float: 4 channels,
 // __half: 8).
+// The shapes checked without the output's storage (the fused head has
+// none): out_height x out_width x out_channels from the input at stride.
 template <typename Tarith, typename Tin, typename Tout>
-bool runnable(const TensorView<const Tin>& input, const TensorView<Tout>& output, const TensorView<const Tout>& residual,
-              const FusedBlockWeights& weights, int stride) {
-  return valid_view(input) && valid_view(output) && (stride == 1 || stride == 2) && output.batch == input.batch &&
-         output.height == (input.height + stride - 1) / stride && output.width == (input.width + stride - 1) / stride &&
-         weights.hidden_channels >= 1 && padded_channels<Tout>(output.channels) <= kMaxFusedOutputChannels &&
+bool block_fits(const TensorView<const Tin>& input, int out_height, int out_width, int out_channels,
+                const FusedBlockWeights& weights, int stride) {
+  return valid_view(input) && (stride == 1 || stride == 2) && out_height == (input.height + stride - 1) / stride &&
+         out_width == (input.width + stride - 1) / stride && out_channels >= 1 && weights.hidden_channels >= 1 &&
+         padded_channels<Tout>(out_channels) <= kMaxFusedOutputChannels &&
          padded_channels<Tin>(input.channels) <= kMaxFusedInputChannels &&
          weights.expand_row == padded_channels<Tin>(input.channels) &&
          weights.project_row == padded_channels<Tarith>(weights.hidden_channels) && aligned16(weights.expand_weight) &&
          aligned16(weights.project_weight) && weights.expand_bias != nullptr && aligned16(weights.depthwise_weight) &&
-         weights.depthwise_bias != nullptr && weights.project_bias != nullptr &&
+         weights.depthwise_bias != nullptr && weights.project_bias != nullptr;
+}
+
+template <typename Tarith, typename Tin, typename Tout>
+bool runnable(const TensorView<const Tin>& input, const TensorView<Tout>& output, const TensorView<const Tout>& residual,
+              const FusedBlockWeights& weights, int stride) {
+  return valid_view(output) && output.batch == input.batch &&
+         block_fits<Tarith, Tin, Tout>(input, output.height, output.width, output.channels, weights, stride) &&
          (residual.data == nullptr || (valid_view(residual) && same_shape(residual, output)));
 }
 

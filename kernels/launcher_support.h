@@ -90,6 +90,25 @@ inline size_t pixel_type_bytes(PixelType type) {
   return 0;
 }
 
+// Whether `output` takes `channels` planes of `batch` images cropped from a
+// height x width network output: a known type, at least one pixel, no
+// larger than the network's output, strides that keep rows, planes and
+// images apart, everything aligned to the value size.
+inline bool probability_image_fits(const ProbabilityImage& output, int channels, int batch, int height, int width) {
+  const size_t value_bytes = pixel_type_bytes(output.type);
+  if (channels < 1 || batch < 1 || value_bytes == 0 || output.data == nullptr || output.height < 1 ||
+      output.width < 1 || output.height > height || output.width > width) {
+    return false;
+  }
+  const size_t row_bytes = static_cast<size_t>(output.width) * value_bytes;
+  const size_t plane_bytes = (static_cast<size_t>(output.height) - 1) * output.row_stride_bytes + row_bytes;
+  const size_t image_bytes = (static_cast<size_t>(channels) - 1) * output.channel_stride_bytes + plane_bytes;
+  return output.row_stride_bytes >= row_bytes && (channels == 1 || output.channel_stride_bytes >= plane_bytes) &&
+         (batch == 1 || output.image_stride_bytes >= image_bytes) &&
+         reinterpret_cast<uintptr_t>(output.data) % value_bytes == 0 && output.row_stride_bytes % value_bytes == 0 &&
+         output.channel_stride_bytes % value_bytes == 0 && output.image_stride_bytes % value_bytes == 0;
+}
+
 // A raw image the io kernels can read: known type, 1..8 channels, rows and
 // images that hold their pixels, data and strides aligned to the value size.
 inline bool valid_pixel_image(const PixelImage& image) {

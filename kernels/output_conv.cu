@@ -15,6 +15,7 @@
 // output values written (1, 2 or 4 bytes each).
 #include "io_kernels.h"
 
+#include "probability_store.cuh"
 #include "scaled_storage.cuh"
 #include "launch.h"
 #include "launcher_support.h"
@@ -24,24 +25,6 @@ namespace {
 
 constexpr int kOutputBlockWidth = 32;
 constexpr int kOutputBlockHeight = 8;
-
-__device__ __forceinline__ void store_probability(unsigned char* plane_row, PixelType type, int x,
-                                                  float probability) {
-  switch (type) {
-    // Clamped in float before rounding (NaN -> 0), so that values beyond
-    // int (a linear output's) do not depend on the conversion's saturation.
-    case PixelType::kU8:
-      plane_row[x] = static_cast<unsigned char>(__float2int_rn(fminf(fmaxf(probability * 255.0f, 0.0f), 255.0f)));
-      return;
-    case PixelType::kU16:
-      reinterpret_cast<unsigned short*>(plane_row)[x] =
-          static_cast<unsigned short>(__float2int_rn(fminf(fmaxf(probability * 65535.0f, 0.0f), 65535.0f)));
-      return;
-    case PixelType::kF32:
-      break;
-  }
-  reinterpret_cast<float*>(plane_row)[x] = probability;
-}
 
 template <typename T>
 M2U_HOT_KERNEL __global__ void kernel_output_conv(TensorView<const T> input, int out_channels,
@@ -53,9 +36,6 @@ M2U_HOT_KERNEL __global__ void kernel_output_conv(TensorView<const T> input, int
   const int n = static_cast<int>(blockIdx.z);
   if (x >= output.width || y >= output.height) return;
   const T* pixel = pixel_at(input, n, y, x);
-  unsigned char* row = static_cast<unsigned char*>(output.data) +
-                       static_cast<size_t>(n) * output.image_stride_bytes +
-                       static_cast<size_t>(y) * output.row_stride_bytes;
   for (int co = 0; co < out_channels; ++co) {
     const float* weight_row = weight + static_cast<size_t>(co) * reduce_channels;
     float sum = __ldg(bias + co);
@@ -65,8 +45,7 @@ M2U_HOT_KERNEL __global__ void kernel_output_conv(TensorView<const T> input, int
       M2U_UNROLL
       for (int j = 0; j < 4; ++j) sum += values[j] * __ldg(weight_row + k + j);
     }
-    store_probability(row + static_cast<size_t>(co) * output.channel_stride_bytes, output.type, x,
-                      activate(sum, activation));
+    store_probability(probability_row(output, n, co, y), output.type, x, activate(sum, activation));
   }
 }
 
@@ -76,24 +55,8 @@ template <typename T>
 cudaError_t output_conv(TensorView<const T> input, int out_channels, const float* weight,
                         const float* bias, KernelActivation activation,
                         const ProbabilityImage& output, cudaStream_t stream) {
-  const size_t value_bytes = pixel_type_bytes(output.type);
-  if (!valid_view(input) || out_channels < 1 || weight == nullptr || bias == nullptr ||
-      value_bytes == 0 || output.data == nullptr || output.height < 1 || output.width < 1 ||
-      output.height > input.height || output.width > input.width) {
-    return cudaErrorInvalidValue;
-  }
-  const size_t row_bytes = static_cast<size_t>(output.width) * value_bytes;
-  const size_t plane_bytes =
-      (static_cast<size_t>(output.height) - 1) * output.row_stride_bytes + row_bytes;
-  const size_t image_bytes =
-      (static_cast<size_t>(out_channels) - 1) * output.channel_stride_bytes + plane_bytes;
-  if (output.row_stride_bytes < row_bytes ||
-      (out_channels > 1 && output.channel_stride_bytes < plane_bytes) ||
-      (input.batch > 1 && output.image_stride_bytes < image_bytes) ||
-      reinterpret_cast<uintptr_t>(output.data) % value_bytes != 0 ||
-      output.row_stride_bytes % value_bytes != 0 ||
-      output.channel_stride_bytes % value_bytes != 0 ||
-      output.image_stride_bytes % value_bytes != 0) {
+  if (!valid_view(input) || weight == nullptr || bias == nullptr ||
+      !probability_image_fits(output, out_channels, input.batch, input.height, input.width)) {
     return cudaErrorInvalidValue;
   }
   const dim3 block(kOutputBlockWidth, kOutputBlockHeight);

@@ -167,8 +167,9 @@ typedef struct m2u_engine_options {
                               fused kernel, its expanded tensors kept on chip (less DRAM
                               traffic, a smaller arena; README "Performance model"). FP32 and
                               FP16 (half2 in its half2 stages, FP32 in its FP32 decoder stages,
-                              as FP16's unfused blocks); INT8 engines and trainers refuse it
-                              (default 0) */
+                              as FP16's unfused blocks); the last decoder block also runs the
+                              final 1x1 (its output stays on chip: the probabilities out).
+                              INT8 engines and trainers refuse it (default 0) */
   int cuda_graph;          /* 1: the device work of a run (statistics, input conversion, every
                               layer) is captured as a CUDA graph at the first run of a frame
                               layout and replayed after: one graph launch instead of ~60 kernel

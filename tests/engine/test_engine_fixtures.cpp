@@ -33,14 +33,15 @@ constexpr double kStageToleranceFp16 = 2e-2;
 constexpr double kOutputToleranceFp16 = 1e-2;
 
 std::unique_ptr<m2u::Engine> make_engine(const m2u::Model& model, int batch, int height, int width,
-                                         m2u_precision precision = M2U_PRECISION_FP32, bool fuse_blocks = false) {
+                                         m2u_precision precision = M2U_PRECISION_FP32, bool fuse_blocks = false,
+                                         bool keep_stage_outputs = true) {
   m2u::EngineOptions options;
   options.precision = precision;
   options.fuse_blocks = fuse_blocks;
   options.max_batch = batch;
   options.max_height = height;
   options.max_width = width;
-  options.keep_stage_outputs = true;
+  options.keep_stage_outputs = keep_stage_outputs;
   m2u_status status = M2U_OK;
   std::string error;
   std::unique_ptr<m2u::Engine> engine = m2u::Engine::create(model, options, &status, &error);
@@ -48,12 +49,15 @@ std::unique_ptr<m2u::Engine> make_engine(const m2u::Model& model, int batch, int
   return engine;
 }
 
+// fuse_blocks without keep_stages: the fused head (decode1.ir1 with the
+// final conv), whose decode1 stage never reaches memory: the output only.
 void check_fixture(const std::string& name, uint64_t seed, m2u_precision precision = M2U_PRECISION_FP32,
-                   bool fuse_blocks = false) {
+                   bool fuse_blocks = false, bool keep_stages = true) {
   const bool half = precision == M2U_PRECISION_FP16;
   const double stage_tolerance = half ? kStageToleranceFp16 : kStageTolerance;
   const double output_tolerance = half ? kOutputToleranceFp16 : kOutputTolerance;
-  const std::string label = name + (half ? " FP16" : " FP32") + (fuse_blocks ? " fused" : "");
+  const std::string label =
+      name + (half ? " FP16" : " FP32") + (fuse_blocks ? keep_stages ? " fused" : " fused with the head" : "");
   emu_test::ScopedSeed scoped(seed);
   m2u::Model model;
   std::string error;
@@ -62,11 +66,16 @@ void check_fixture(const std::string& name, uint64_t seed, m2u_precision precisi
   const m2u::ref::FixtureTensors golden = m2u::ref::read_fixture_file(engine_test::fixture_path(name + ".m2uf"));
   const m2u::ref::HostTensor& input = golden.at("input");
   const m2u::ref::HostTensor& expected = golden.at("output");
-  std::unique_ptr<m2u::Engine> engine = make_engine(model, input.n, input.h, input.w, precision, fuse_blocks);
+  std::unique_ptr<m2u::Engine> engine =
+      make_engine(model, input.n, input.h, input.w, precision, fuse_blocks, keep_stages);
   if (fuse_blocks) {
-    int fused = 0;
-    for (const m2u::PlannedStep& step : engine->plan().steps) fused += step.kind == m2u::StepKind::kFusedBlock;
+    int fused = 0, heads = 0;
+    for (const m2u::PlannedStep& step : engine->plan().steps) {
+      fused += step.kind == m2u::StepKind::kFusedBlock;
+      heads += step.head_conv >= 0;
+    }
     REQUIRE(fused == 8);  // conv2.2, conv2.3, conv3.4 .. conv3.6, conv4.7, decode2.ir1, decode1.ir1
+    REQUIRE(heads == (keep_stages ? 0 : 1));
   }
   std::vector<float> pixels = engine_test::interleave(input, input.h, input.w);
   std::vector<float> probabilities(expected.data.size(), -1.0f);
@@ -74,7 +83,14 @@ void check_fixture(const std::string& name, uint64_t seed, m2u_precision precisi
   const m2u_image out =
       engine_test::host_image(probabilities.data(), M2U_DTYPE_F32, expected.n, expected.c, expected.h, expected.w);
   REQUIRE_MESSAGE(engine->run(in, out) == M2U_OK, engine->last_error());
+  if (!keep_stages) {
+    std::vector<float> got;
+    int channels = 0;
+    CHECK(engine->read_stage("decode1", input.n, input.h, input.w, &got, &channels) == M2U_ERROR_INVALID_ARGUMENT);
+    CHECK(std::string(engine->last_error()).find("fused head") != std::string::npos);
+  }
   for (const std::string stage : {"conv1", "conv2", "conv3", "conv4", "decode4", "decode3", "decode2", "decode1"}) {
+    if (!keep_stages) break;
     std::vector<float> got;
     int channels = 0;
     REQUIRE(engine->read_stage(stage, input.n, input.h, input.w, &got, &channels) == M2U_OK);
@@ -113,6 +129,15 @@ TEST_CASE("FP16 engine with fused blocks (half2 encoder, FP32 decode2 and decode
           "stage, within the FP16 tolerance") {
   check_fixture("cin3_relu6", 3, M2U_PRECISION_FP16, true);
   check_fixture("cin1_relu", 7, M2U_PRECISION_FP16, true);
+}
+
+TEST_CASE("engines with fused blocks and the fused head (decode1.ir1 with the final conv) = PyTorch fixtures' "
+          "output") {
+  check_fixture("cin3_relu6", 3, M2U_PRECISION_FP32, true, false);
+  check_fixture("cin1_relu", 7, M2U_PRECISION_FP32, true, false);
+  check_fixture("cin3_relu6_folded", 12345, M2U_PRECISION_FP32, true, false);
+  check_fixture("cin3_relu6", 3, M2U_PRECISION_FP16, true, false);
+  check_fixture("cin1_relu", 7, M2U_PRECISION_FP16, true, false);
 }
 
 namespace {

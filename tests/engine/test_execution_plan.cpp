@@ -31,6 +31,23 @@ void check_invariants(const m2u::ExecutionPlan& plan) {
       CHECK_MESSAGE(!(live_together && share_bytes), x.name << " and " << y.name << " overlap");
     }
   }
+  // Exactly one step writes the probabilities, the last: the final conv's
+  // own, or the fused head (the last decoder block with the final conv, no
+  // output view).
+  int probability_steps = 0;
+  for (const m2u::PlannedStep& step : plan.steps) {
+    const bool head = step.head_conv >= 0;
+    probability_steps += step.kind == m2u::StepKind::kOutput || head;
+    if (head) {
+      CHECK(step.kind == m2u::StepKind::kFusedBlock);
+      CHECK(step.output.buffer == -1);
+      CHECK(step.residual.buffer == -1);
+      CHECK(step.stride == 1);
+    }
+  }
+  CHECK(probability_steps == 1);
+  REQUIRE(!plan.steps.empty());
+  CHECK((plan.steps.back().kind == m2u::StepKind::kOutput || plan.steps.back().head_conv >= 0));
   for (const m2u::PlannedStep& step : plan.steps) {
     for (const m2u::PlannedView* v : {&step.input, &step.output, &step.residual}) {
       if (v->buffer < 0) continue;
@@ -201,7 +218,7 @@ TEST_CASE("fused blocks: each block with an expand, up to 192 hidden channels an
       const m2u::ExecutionPlan fused =
           m2u::make_execution_plan(arch(in_channels), 2, 48, 80, 4, 4, keep, false, m2u::MixedPrecision{}, true);
       check_invariants(fused);
-      int fused_steps = 0, decoder_steps = 0;
+      int fused_steps = 0, decoder_steps = 0, head_steps = 0;
       for (const m2u::PlannedStep& step : fused.steps) {
         if (step.kind != m2u::StepKind::kFusedBlock) {
           CHECK(step.depthwise_conv == -1);
@@ -214,7 +231,17 @@ TEST_CASE("fused blocks: each block with an expand, up to 192 hidden channels an
         CHECK(step.project_conv == step.conv + 2);
         CHECK(a.convs[step.depthwise_conv].is_depthwise());
         CHECK(a.convs[step.depthwise_conv].stride == step.stride);
-        CHECK(step.output.channels == a.convs[step.project_conv].out_channels);
+        if (step.head_conv >= 0) {
+          // The fused head: decode1.ir1 with the final conv, its 16 FP32
+          // outputs the final conv's columns; only without kept stages.
+          ++head_steps;
+          CHECK_FALSE(keep);
+          CHECK(step.stage == "decode1");
+          CHECK(step.head_conv == a.final_conv);
+          CHECK(fused.conv_inputs[a.final_conv].row_length == 16);
+        } else {
+          CHECK(step.output.channels == a.convs[step.project_conv].out_channels);
+        }
         if (step.residual.buffer >= 0) {
           CHECK(step.residual.buffer == step.input.buffer);
           CHECK(step.stride == 1);
@@ -240,7 +267,11 @@ TEST_CASE("fused blocks: each block with an expand, up to 192 hidden channels an
       // kMaxFusedBlockInputs).
       CHECK(fused_steps == 8);
       CHECK(decoder_steps == 2);
-      CHECK(fused.steps.size() == unfused.steps.size() - 2 * 8);
+      // Without kept stages the final conv is the head's: one step and
+      // decode1's output buffer fewer.
+      const size_t head_saves = keep ? 0 : 1;
+      CHECK(head_steps == static_cast<int>(head_saves));
+      CHECK(fused.steps.size() == unfused.steps.size() - 2 * 8 - head_saves);
       for (const m2u::PlannedBuffer& b : fused.buffers) {
         const bool hidden = b.name.find(" expanded") != std::string::npos ||
                             b.name.find(" depthwise") != std::string::npos;
@@ -253,8 +284,9 @@ TEST_CASE("fused blocks: each block with an expand, up to 192 hidden channels an
                         b.name);
         }
       }
-      CHECK(fused.buffers.size() == unfused.buffers.size() - 2 * 8);
+      CHECK(fused.buffers.size() == unfused.buffers.size() - 2 * 8 - head_saves);
       CHECK(fused.stage_outputs.size() == unfused.stage_outputs.size());
+      CHECK((fused.stage_outputs.back().first == "decode1" && (fused.stage_outputs.back().second.buffer < 0) == !keep));
       if (!keep) CHECK(fused.arena_bytes < unfused.arena_bytes);
       if (!keep) {
         MESSAGE("Cin " << in_channels << ", 2 x 48 x 80: arena " << unfused.arena_bytes << " bytes, fused "
@@ -301,7 +333,13 @@ TEST_CASE("FP16 fused blocks: the half2 stages' blocks, marked half2, their weig
       CHECK(fused.conv_inputs[step.conv].row_length == pad_to(up, 8) + pad_to(in - up, 8));
       CHECK(fused.conv_inputs[step.project_conv].row_length == pad_to(a.convs[step.conv].out_channels, 4));
       CHECK(fused.buffers[step.input.buffer].element_bytes == 2);
-      CHECK(fused.buffers[step.output.buffer].element_bytes == 4);
+      if (step.stage == "decode1") {
+        // The fused head: the block's FP32 outputs stay on chip.
+        CHECK(step.head_conv == a.final_conv);
+        CHECK(step.output.buffer == -1);
+      } else {
+        CHECK(fused.buffers[step.output.buffer].element_bytes == 4);
+      }
       continue;
     }
     CHECK(step.half2);

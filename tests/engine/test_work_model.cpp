@@ -113,39 +113,57 @@ TEST_CASE("fused blocks: one launch a block, the hidden tensors off DRAM, the ha
   m2u::Model model = load("cin1_relu.m2u");
   const m2u::WorkModel unfused = engine_for(model, M2U_PRECISION_FP32, 512, 512)->work_model(request(512, 512));
   const m2u::WorkModel fused = engine_for(model, M2U_PRECISION_FP32, 512, 512, true)->work_model(request(512, 512));
-  CHECK(fused.total.launches == unfused.total.launches - 2 * 8);  // six encoder blocks, decode2.ir1, decode1.ir1
+  // Six encoder blocks, decode2.ir1, decode1.ir1 (with the final conv: the fused head).
+  CHECK(fused.total.launches == unfused.total.launches - 2 * 8 - 1);
   CHECK(fused.total.bytes_read + fused.total.bytes_written <
         0.8 * (unfused.total.bytes_read + unfused.total.bytes_written));
   // The recomputed halo: at most 56% more expand work (8x8 tiles at stride 1).
   CHECK(fused.total.multiply_adds > unfused.total.multiply_adds);
   CHECK(fused.total.multiply_adds < 1.2 * unfused.total.multiply_adds);
   // Every fused row: its block's three rows' output pixels and the block's
-  // output bytes; less read than the three.
+  // output bytes (the head: the final conv's row too, and its
+  // probabilities); less read than the three.
   size_t u = 0;
+  int heads = 0;
   for (const m2u::KernelWork& row : fused.rows) {
-    while (u < unfused.rows.size() && unfused.rows[u].layer != row.layer &&
-           row.layer.find(" (fused block)") == std::string::npos)
-      ++u;
-    if (row.kernel != "fused block") {
+    const bool fused_row = row.kernel.rfind("fused block", 0) == 0;
+    while (u < unfused.rows.size() && unfused.rows[u].layer != row.layer && !fused_row) ++u;
+    if (!fused_row) {
       REQUIRE(u < unfused.rows.size());
       CHECK(unfused.rows[u].multiply_adds == row.multiply_adds);
       ++u;
       continue;
     }
-    const std::string block = row.layer.substr(0, row.layer.find(" (fused block)"));
+    const bool head = row.kernel == "fused block + final 1x1";
+    const std::string block = row.layer.substr(0, row.layer.find(head ? " + " : " (fused block)"));
     REQUIRE(unfused.rows[u].layer.rfind(block + ".", 0) == 0);
     const m2u::KernelWork &expand = unfused.rows[u], &depthwise = unfused.rows[u + 1], &project = unfused.rows[u + 2];
-    CHECK(row.bytes_written == project.bytes_written);
+    double head_weights = 0.0, head_multiply_adds = 0.0;
+    if (head) {
+      ++heads;
+      REQUIRE(u + 3 < unfused.rows.size());
+      const m2u::KernelWork& output = unfused.rows[u + 3];
+      CHECK(output.kernel == "final 1x1 + sigmoid");
+      CHECK(row.bytes_written == output.bytes_written);
+      head_weights = output.weight_bytes;
+      head_multiply_adds = output.multiply_adds;  // 512x512: the 8x8 tiles cover the frame exactly
+    } else {
+      CHECK(row.bytes_written == project.bytes_written);
+    }
     // The block's input once (the expand's read less its weights) and the
-    // three convs' weights.
+    // convs' weights.
     CHECK(row.bytes_read == doctest::Approx(expand.bytes_read - expand.weight_bytes + expand.weight_bytes +
-                                            depthwise.weight_bytes + project.weight_bytes));
-    CHECK(row.weight_bytes == doctest::Approx(expand.weight_bytes + depthwise.weight_bytes + project.weight_bytes));
-    const double halo = (row.multiply_adds - depthwise.multiply_adds - project.multiply_adds) / expand.multiply_adds;
+                                            depthwise.weight_bytes + project.weight_bytes + head_weights));
+    CHECK(row.weight_bytes ==
+          doctest::Approx(expand.weight_bytes + depthwise.weight_bytes + project.weight_bytes + head_weights));
+    const double halo =
+        (row.multiply_adds - depthwise.multiply_adds - project.multiply_adds - head_multiply_adds) /
+        expand.multiply_adds;
     CHECK_MESSAGE(halo >= 1.0, block);
     CHECK_MESSAGE(halo <= 1.5625, block);
-    u += 3;
+    u += head ? 4 : 3;
   }
+  CHECK(heads == 1);
 }
 
 TEST_CASE("FP16's half2 layers write exactly half of FP32's bytes; INT8 a quarter; arithmetic as planned") {
@@ -345,10 +363,16 @@ TEST_CASE("the C API's fuse_blocks: FP32 and FP16 engines plan fused steps and n
       info.struct_size = sizeof(info);
       REQUIRE(m2u_engine_get_layer(engine, i, &info) == M2U_OK);
       const std::string name = info.name;
-      if (name.find("(fused block)") == std::string::npos) continue;
+      if (name.find("(fused block") == std::string::npos) continue;
       ++fused;
       CAPTURE(name);
-      if (name.rfind("decode", 0) == 0 && c.precision == M2U_PRECISION_FP16) {
+      if (name.find("(fused block + output)") != std::string::npos) {
+        // The fused head: decode1.ir1 and the final conv, FP32 arithmetic.
+        CHECK(name.rfind("decode1.ir1 + ", 0) == 0);
+        CHECK(std::string(info.storage) == "output image dtype");
+        CHECK(std::string(info.arithmetic)
+                  .rfind(c.precision == M2U_PRECISION_FP16 ? "fp32 from fp16, fused" : "fp32, fused", 0) == 0);
+      } else if (name.rfind("decode", 0) == 0 && c.precision == M2U_PRECISION_FP16) {
         // FP16's FP32 decoder stages: float arithmetic from the half concat buffer.
         CHECK(std::string(info.storage) == "fp32");
         CHECK(std::string(info.arithmetic).rfind("fp32 from fp16, fused", 0) == 0);

@@ -114,7 +114,8 @@ SANITIZER="$(command -v compute-sanitizer || true)"
 if [[ -z "$SANITIZER" ]]; then
   echo "not run: no compute-sanitizer" >>"$REPORT"
 else
-  shared_memory_suites=(pointwise_conv pointwise_conv_fp16 pointwise_conv_int8 inverted_residual_fused conv_stem
+  shared_memory_suites=(pointwise_conv pointwise_conv_fp16 pointwise_conv_int8 inverted_residual_fused
+                        inverted_residual_fused_head conv_stem
                         mask_kernels depthwise_conv depthwise_conv_int8 upsample_bilinear)
   checks=()
   for binary in "$BUILD"/tests/kernels/test_kernel_*; do checks+=("memcheck|$binary"); done

@@ -76,6 +76,15 @@ inline std::vector<float> random_values(size_t count, uint32_t seed, float low =
   return values;
 }
 
+// Rows of `length` values widened to `padded_length` with zeros (weights
+// packed as the kernels read them).
+inline std::vector<float> padded_rows(const std::vector<float>& rows, int count, int length, int padded_length) {
+  std::vector<float> out(static_cast<size_t>(count) * padded_length, 0.0f);
+  for (int r = 0; r < count; ++r)
+    for (int c = 0; c < length; ++c) out[static_cast<size_t>(r) * padded_length + c] = rows[static_cast<size_t>(r) * length + c];
+  return out;
+}
+
 inline HostTensor random_tensor(int n, int c, int h, int w, uint32_t seed, float low = -1.0f,
                                 float high = 1.0f) {
   HostTensor tensor(n, c, h, w);
@@ -216,6 +225,16 @@ DeviceInput<T> upload_tensor(const HostTensor& tensor) {
   const BufferShape shape{tensor.n, tensor.h, tensor.w, m2u::padded_channels<T>(tensor.c)};
   std::vector<T> contents = filled_buffer<T>(shape);
   write_slice(contents, shape, 0, tensor);
+  return DeviceInput<T>(shape, contents);
+}
+
+// A tensor as the channel slice [offset, offset + padded) of a wider buffer
+// (`extra` channels after it), every other value `foreign`.
+template <typename T>
+DeviceInput<T> upload_slice(const HostTensor& tensor, int offset, int extra, float foreign) {
+  const BufferShape shape{tensor.n, tensor.h, tensor.w, offset + m2u::padded_channels<T>(tensor.c) + extra};
+  std::vector<T> contents = filled_buffer<T>(shape, foreign);
+  write_slice(contents, shape, offset, tensor);
   return DeviceInput<T>(shape, contents);
 }
 

@@ -57,13 +57,6 @@ struct BlockWeights {
   std::vector<float> expand, expand_bias, depthwise, depthwise_bias, project, project_bias;
 };
 
-std::vector<float> padded_rows(const std::vector<float>& rows, int count, int length, int padded_length) {
-  std::vector<float> out(static_cast<size_t>(count) * padded_length, 0.0f);
-  for (int r = 0; r < count; ++r)
-    for (int c = 0; c < length; ++c) out[static_cast<size_t>(r) * padded_length + c] = rows[static_cast<size_t>(r) * length + c];
-  return out;
-}
-
 // A tensor's first `padded` channels: its own, then zeros (a producer's
 // padding, as the kernel reads it).
 HostTensor zero_padded(const HostTensor& tensor, int padded) {
@@ -125,10 +118,7 @@ void run_fused_case(const FusedCase& c, const std::vector<FusedActivations>& act
   const int in_padded = m2u::padded_channels<Tin>(c.in_channels);
   // The kernel reads the input as stored: the references take it rounded.
   const HostTensor input = rounded_to<Tin>(random_tensor(c.batch, c.in_channels, c.height, c.width, seed));
-  const BufferShape input_shape{c.batch, c.height, c.width, c.input_offset + in_padded + c.input_extra};
-  std::vector<Tin> input_contents = filled_buffer<Tin>(input_shape, kForeign);
-  write_slice(input_contents, input_shape, c.input_offset, input);
-  const DeviceInput<Tin> device_input(input_shape, input_contents);
+  const DeviceInput<Tin> device_input = upload_slice<Tin>(input, c.input_offset, c.input_extra, kForeign);
 
   // Weights scaled so that every stage keeps values of order 1.
   BlockWeights w;

@@ -14,63 +14,14 @@
 #include "emu_test_support.h"
 #include "io_kernels.h"
 #include "kernel_test_support.h"
+#include "probability_test_support.h"
 #include "reference_ops.h"
 
 namespace {
 
 using namespace kernel_test;
 
-constexpr unsigned char kUnwrittenByte = 0x5A;
 constexpr double kProbabilityTolerance = 1e-5;  // F32 output, both storage types
-
-struct ProbabilityLayout {
-  m2u::PixelType type;
-  int height;
-  int width;
-  size_t row_stride_bytes;
-  size_t channel_stride_bytes;
-  size_t image_stride_bytes;
-
-  size_t value_bytes() const {
-    return type == m2u::PixelType::kU8 ? 1 : type == m2u::PixelType::kU16 ? 2 : 4;
-  }
-  size_t offset(int n, int c, int y, int x) const {
-    return n * image_stride_bytes + c * channel_stride_bytes + y * row_stride_bytes +
-           x * value_bytes();
-  }
-};
-
-// Planar layout with `padding` values after each row, plane and image.
-ProbabilityLayout padded_layout(m2u::PixelType type, int channels, int height, int width,
-                                int padding) {
-  ProbabilityLayout layout{type, height, width, 0, 0, 0};
-  layout.row_stride_bytes = (width + padding) * layout.value_bytes();
-  layout.channel_stride_bytes = layout.row_stride_bytes * height + padding * layout.value_bytes();
-  layout.image_stride_bytes =
-      layout.channel_stride_bytes * channels + padding * layout.value_bytes();
-  return layout;
-}
-
-double stored_value(const std::vector<unsigned char>& bytes, const ProbabilityLayout& layout,
-                    size_t offset) {
-  if (layout.type == m2u::PixelType::kU8) return bytes[offset];
-  if (layout.type == m2u::PixelType::kU16) {
-    uint16_t v;
-    std::memcpy(&v, bytes.data() + offset, sizeof v);
-    return v;
-  }
-  float v;
-  std::memcpy(&v, bytes.data() + offset, sizeof v);
-  return v;
-}
-
-// Counts of a run's results: quantised values off by one LSB, and the worst
-// relative error of F32 values.
-struct OutputErrors {
-  size_t off_by_one = 0;
-  size_t quantised = 0;
-  double relative = 0.0;
-};
 
 template <typename T>
 void run_output_case(const std::string& name, int batch, int in_channels, int height, int width,
@@ -94,71 +45,18 @@ void run_output_case(const std::string& name, int batch, int in_channels, int he
   const HostTensor expected = m2u::ref::activation(
       m2u::ref::conv2d(input, weight, bias, out_channels, 1, 1, 1), activation.reference);
 
-  const size_t bytes = layout.image_stride_bytes * batch;
-  // Which bytes the kernel may write: the cropped pixels of every plane.
-  std::vector<bool> written(bytes, false);
-  for (int n = 0; n < batch; ++n)
-    for (int c = 0; c < out_channels; ++c)
-      for (int y = 0; y < layout.height; ++y)
-        for (int x = 0; x < layout.width; ++x)
-          for (size_t b = 0; b < layout.value_bytes(); ++b)
-            written[layout.offset(n, c, y, x) + b] = true;
-
   for (uint64_t schedule : emu_test::test_seeds()) {
     emu_test::ScopedSeed scoped(schedule);
-    DeviceBuffer<unsigned char> output(bytes);
+    DeviceBuffer<unsigned char> output(layout.image_stride_bytes * batch);
     output.poison(kUnwrittenByte);
-    const m2u::ProbabilityImage probabilities{output.data(),
-                                              layout.type,
-                                              layout.height,
-                                              layout.width,
-                                              layout.row_stride_bytes,
-                                              layout.channel_stride_bytes,
-                                              layout.image_stride_bytes};
+    const m2u::ProbabilityImage probabilities = probability_image(output.data(), layout);
     const std::string context = Precision<T>::name() + " " + name + " " + activation.name +
                                 " schedule " + std::to_string(schedule);
     const cudaError_t status =
         m2u::output_conv<T>(device_input.view(0, in_channels), out_channels, device_weight.data(),
                             device_bias.data(), activation.kernel, probabilities, nullptr);
     REQUIRE_MESSAGE(status == cudaSuccess, context << ": " << cudaGetErrorName(status));
-    std::string where;
-    CHECK_MESSAGE(output.guards_intact(&where), context << ": " << where);
-    const std::vector<unsigned char> got = output.download();
-    size_t changed_outside = 0;
-    for (size_t i = 0; i < bytes; ++i) {
-      if (!written[i] && got[i] != kUnwrittenByte) ++changed_outside;
-    }
-    CHECK_MESSAGE(changed_outside == 0,
-                  context << ": " << changed_outside << " bytes outside the crop changed");
-
-    double max_ref = 0.0, max_diff = 0.0, worst_lsb = 0.0;
-    for (int n = 0; n < batch; ++n)
-      for (int c = 0; c < out_channels; ++c)
-        for (int y = 0; y < layout.height; ++y)
-          for (int x = 0; x < layout.width; ++x) {
-            const double v = expected.at(n, c, y, x);
-            const double value = stored_value(got, layout, layout.offset(n, c, y, x));
-            if (layout.type == m2u::PixelType::kF32) {
-              max_ref = std::fmax(max_ref, std::fabs(v));
-              max_diff =
-                  std::isfinite(value) ? std::fmax(max_diff, std::fabs(value - v)) : INFINITY;
-            } else {
-              const double scale = layout.type == m2u::PixelType::kU8 ? 255.0 : 65535.0;
-              const double rounded = std::fmin(std::fmax(std::round(v * scale), 0.0), scale);
-              const double lsb = std::fabs(value - rounded);
-              worst_lsb = std::fmax(worst_lsb, lsb);
-              errors->off_by_one += lsb == 1.0;
-              ++errors->quantised;
-            }
-          }
-    if (layout.type == m2u::PixelType::kF32) {
-      const double relative = max_diff / max_ref;
-      CHECK_MESSAGE(relative <= kProbabilityTolerance, context << ": relative error " << relative);
-      errors->relative = std::fmax(errors->relative, relative);
-    } else {
-      CHECK_MESSAGE(worst_lsb <= 1.0,
-                    context << ": " << worst_lsb << " LSB from the rounded reference");
-    }
+    check_probabilities(output, layout, batch, out_channels, expected, kProbabilityTolerance, context, errors);
   }
 }
 

@@ -78,23 +78,26 @@ if len(reports) == 3:
     check(sum(r["arithmetic"] == "int8" for r in i8["launches"]) > 40, "int8 layers")
     check(i8["totals"]["arena_mb"] < f16["totals"]["arena_mb"] < f32["totals"]["arena_mb"], "arenas shrink")
 
-# Fused blocks: 16 launches fewer (8 blocks of 3 become 1 each: six encoder
-# blocks, decode2.ir1, decode1.ir1), less DRAM, a smaller arena, in fp32 and
-# fp16 (its encoder blocks in half2, its decoder blocks in fp32); int8
-# refuses them.
+# Fused blocks: 17 launches fewer (8 blocks of 3 become 1 each: six encoder
+# blocks, decode2.ir1, decode1.ir1, the last one with the final 1x1: the
+# fused head), less DRAM, a smaller arena, in fp32 and fp16 (its encoder
+# blocks in half2, its decoder blocks in fp32); int8 refuses them.
 if "fp32" in reports:
     j = model_json("--size", "80x48", "--device-profile", "orin-nano", "--fuse-blocks")
     f32 = reports["fp32"]
     check(j["fused_blocks"] is True and f32["fused_blocks"] is False, "fused_blocks in the JSON")
-    check(j["totals"]["launches"] == f32["totals"]["launches"] - 16, "fused launches")
-    check(sum(r["kernel"] == "fused block" for r in j["launches"]) == 8, "8 fused blocks")
+    check(j["totals"]["launches"] == f32["totals"]["launches"] - 17, "fused launches")
+    check(sum(r["kernel"].startswith("fused block") for r in j["launches"]) == 8, "8 fused blocks")
+    heads = [r for r in j["launches"] if r["kernel"] == "fused block + final 1x1"]
+    check(len(heads) == 1 and j["launches"][-1] is heads[0], "the fused head last")
+    check(not any(r["kernel"] == "final 1x1 + sigmoid" for r in j["launches"]), "no final 1x1 launch")
     check(j["totals"]["dram_mb"] < f32["totals"]["dram_mb"], "fused blocks move less")
     check(j["totals"]["arena_mb"] < f32["totals"]["arena_mb"], "fused arena")
 if "fp16" in reports:
     j = model_json("--size", "80x48", "--device-profile", "orin-nano", "--precision", "fp16", "--fuse-blocks")
     f16 = reports["fp16"]
-    fused_rows = [r for r in j["launches"] if r["kernel"] == "fused block"]
-    check(j["totals"]["launches"] == f16["totals"]["launches"] - 16 and len(fused_rows) == 8, "fp16 fused launches")
+    fused_rows = [r for r in j["launches"] if r["kernel"].startswith("fused block")]
+    check(j["totals"]["launches"] == f16["totals"]["launches"] - 17 and len(fused_rows) == 8, "fp16 fused launches")
     encoder = [r for r in fused_rows if not r["layer"].startswith("decode")]
     check(len(encoder) == 6 and all(r["arithmetic"] == "half2" for r in encoder), "fp16 fused encoder blocks in half2")
     check(all(r["arithmetic"] == "fp32" for r in fused_rows if r["layer"].startswith("decode")),

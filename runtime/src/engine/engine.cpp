@@ -465,6 +465,8 @@ cudaError_t Engine::depthwise_step<int8_t>(const PlannedStep& step, TensorView<c
 
 static_assert(kMaxFusedBlockOutputs == kMaxFusedOutputChannels, "the plan fuses what the fused kernel takes");
 static_assert(kMaxFusedBlockInputs == kMaxFusedInputChannels, "the plan fuses what the fused kernel takes");
+static_assert(kMaxFusedHeadInputs == kMaxFusedHeadBlockOutputs && kMaxFusedHeadChannels == kMaxFusedHeadOutputs,
+              "the plan fuses the head the fused kernel takes");
 
 FusedBlockWeights Engine::fused_block_weights(const PlannedStep& step) const {
   const PackedConv& expand = packed_convs_[step.conv];
@@ -490,6 +492,22 @@ template <typename T>
 cudaError_t Engine::fused_block_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                                      TensorView<const T> residual) {
   return inverted_residual_fused<T>(in, out, residual, fused_block_weights(step), step.stride, stream_);
+}
+
+template <typename T>
+cudaError_t Engine::fused_head_step(const PlannedStep& step, TensorView<const T> in,
+                                    const ProbabilityImage& probabilities) {
+  const PackedConv& head = packed_convs_[step.head_conv];
+  const FusedHeadWeights weights{weights_ + head.weight_offset, weights_ + head.bias_offset,
+                                 architecture_.out_channels, plan_.conv_inputs[step.head_conv].row_length,
+                                 kernel_activation(architecture_.convs[step.head_conv].activation)};
+  return inverted_residual_fused_head<T>(in, architecture_.convs[step.project_conv].out_channels,
+                                         fused_block_weights(step), weights, probabilities, stream_);
+}
+
+template <>
+cudaError_t Engine::fused_head_step<int8_t>(const PlannedStep&, TensorView<const int8_t>, const ProbabilityImage&) {
+  return cudaErrorInvalidValue;  // INT8 engines plan no fused blocks
 }
 
 template <>
@@ -599,7 +617,7 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
   for (const PlannedStep& step : plan_.steps) {
     const cudaError_t timed = record_layer_event(++step_index);
     if (timed != cudaSuccess) return cuda_failure("recording a layer timing event", timed);
-    if (step.kind == StepKind::kOutput && !with_output) continue;
+    if ((step.kind == StepKind::kOutput || step.head_conv >= 0) && !with_output) continue;
     const ProfileRange range(step.label.c_str());
     const TensorView<T> out =
         step.output.buffer >= 0 ? view<T>(step.output, batch, padded_height, padded_width) : TensorView<T>{};
@@ -610,6 +628,11 @@ m2u_status Engine::launch_steps(const PixelImage& pixels, const ProbabilityImage
     const float* bias = step.conv >= 0 ? weights_ + packed_convs_[step.conv].bias_offset : nullptr;
     const KernelActivation activation =
         step.conv >= 0 ? kernel_activation(architecture_.convs[step.conv].activation) : KernelActivation::kLinear;
+    if (step.head_conv >= 0) {
+      const cudaError_t status = fused_head_step<T>(step, in, probabilities);
+      if (status != cudaSuccess) return cuda_failure(step.label.c_str(), status);
+      continue;
+    }
     if (std::is_same<T, __half>::value && (float_storage(step.input) || float_storage(step.output))) {
       const cudaError_t status =
           float_storage_step(step, batch, padded_height, padded_width, weight, bias, activation, probabilities);
@@ -836,6 +859,11 @@ m2u_status Engine::read_stage(const std::string& name, int batch, int height, in
                               std::vector<float>* nchw, int* channels) {
   for (const auto& stage : plan_.stage_outputs) {
     if (stage.first != name) continue;
+    if (stage.second.buffer < 0) {
+      return fail(M2U_ERROR_INVALID_ARGUMENT, "stage '" + name +
+                                                  "' has no buffer: the fused head keeps it on chip (an engine "
+                                                  "with fuse_blocks and without keep_stage_outputs)");
+    }
     const TensorView<unsigned char> v =
         view<unsigned char>(stage.second, batch, pad_to_spatial_multiple(height), pad_to_spatial_multiple(width));
     const PlannedBuffer& buffer = plan_.buffers[stage.second.buffer];

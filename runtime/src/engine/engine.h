@@ -186,6 +186,10 @@ class Engine {
   template <typename T>
   cudaError_t fused_block_step(const PlannedStep& step, TensorView<const T> in, TensorView<T> out,
                                TensorView<const T> residual);
+  // A kFusedBlock step with the final conv (head_conv): the block in FP32
+  // arithmetic from float or __half storage, the probabilities out.
+  template <typename T>
+  cudaError_t fused_head_step(const PlannedStep& step, TensorView<const T> in, const ProbabilityImage& probabilities);
   // An FP16 engine's step that reads or writes an FP32 buffer (a decoder
   // stage of MixedPrecision::float_stages): FP32 arithmetic throughout.
   cudaError_t float_storage_step(const PlannedStep& step, int batch, int padded_height, int padded_width,

@@ -107,24 +107,37 @@ WorkModel Engine::work_model(const WorkRequest& r) const {
       case StepKind::kFusedBlock: {
         // Expand (over the tiles' windows), depthwise, project: the hidden
         // tensors stay on chip; the residual is the block's input (its
-        // re-read at the tile's own pixels counted as cache hits).
-        row.kernel = "fused block";
+        // re-read at the tile's own pixels counted as cache hits). With the
+        // fused head the block's outputs stay on chip too: the final 1x1
+        // runs over them and only the cropped probabilities are written.
+        row.kernel = step.head_conv >= 0 ? "fused block + final 1x1" : "fused block";
         const ConvSpec& dw = architecture_.convs[step.depthwise_conv];
         const ConvSpec& project = architecture_.convs[step.project_conv];
         const PlannedBuffer& in_buffer = plan_.buffers[step.input.buffer];
         const int in_h = ph / in_buffer.downscale, in_w = pw / in_buffer.downscale;
-        const double windows = static_cast<double>(r.batch) * fused_window_positions(row.height, in_h, step.stride) *
-                               fused_window_positions(row.width, in_w, step.stride);
+        // The block's output grid (the head's is the padded frame, stride 1).
+        const int block_h = out_buffer ? row.height : in_h, block_w = out_buffer ? row.width : in_w;
+        const double block_pixels = static_cast<double>(r.batch) * block_h * block_w;
+        const double windows = static_cast<double>(r.batch) * fused_window_positions(block_h, in_h, step.stride) *
+                               fused_window_positions(block_w, in_w, step.stride);
         // The project runs for every pixel of the 8x8 tiles, the edge tiles'
         // pixels past the output included.
         auto whole_tiles = [](int size) { return (size + kFusedTileOutputs - 1) / kFusedTileOutputs * kFusedTileOutputs; };
-        const double tiled_pixels = static_cast<double>(r.batch) * whole_tiles(row.height) * whole_tiles(row.width);
+        const double tiled_pixels = static_cast<double>(r.batch) * whole_tiles(block_h) * whole_tiles(block_w);
         row.out_channels = project.out_channels;
-        row.multiply_adds = windows * spec->out_channels * spec->in_channels + out_pixels * dw.out_channels * 9.0 +
+        row.multiply_adds = windows * spec->out_channels * spec->in_channels + block_pixels * dw.out_channels * 9.0 +
                             tiled_pixels * project.out_channels * dw.out_channels;
-        const double weights = spec->out_channels * (plan_.conv_inputs[step.conv].row_length + 1.0) * 4.0 +
-                               dw.out_channels * 10.0 * 4.0 +
-                               project.out_channels * (plan_.conv_inputs[step.project_conv].row_length + 1.0) * 4.0;
+        double weights = spec->out_channels * (plan_.conv_inputs[step.conv].row_length + 1.0) * 4.0 +
+                         dw.out_channels * 10.0 * 4.0 +
+                         project.out_channels * (plan_.conv_inputs[step.project_conv].row_length + 1.0) * 4.0;
+        if (step.head_conv >= 0) {
+          const ConvSpec& head = architecture_.convs[step.head_conv];
+          row.out_channels = head.out_channels;
+          row.multiply_adds += tiled_pixels * head.out_channels * head.in_channels;
+          weights += head.out_channels * (plan_.conv_inputs[step.head_conv].row_length + 1.0) * 4.0;
+          row.bytes_written = static_cast<double>(r.batch) * r.height * r.width * head.out_channels *
+                              r.output_value_bytes;
+        }
         row.weight_bytes = weights;
         row.bytes_read += weights;  // the residual is the input, already counted once
         break;

@@ -89,23 +89,40 @@ class PlanBuilder {
                          stage, half2});
   }
 
+  // Whether `block` of `stage` runs as one fused step. A mixed-precision
+  // plan (FP16) fuses its half2 stages' blocks (the fused half2 kernel) and
+  // its FP32 decoder stages' blocks (the float kernel from the half concat
+  // buffer into FP32), not its other FP32 arithmetic on half storage
+  // (conv_kernels.h). A decoder block's input is its concat buffer, read
+  // whole: [upsampled, padded | skip].
+  bool fused(const std::string& stage, const InvertedResidualSpec& block, bool input_is_concat,
+             int upsampled_channels) const {
+    const bool wide = float_stage(stage);
+    const bool fusable_precision = mixed_.half2_stages.empty() || half2_stage(stage) || wide;
+    const int in_row = input_is_concat ? pad(upsampled_channels) + pad(block.in_channels - upsampled_channels)
+                                       : pad(block.in_channels);
+    return fuse_blocks_ && fusable_precision && block.has_expand && block.hidden_channels <= kMaxFusedHiddenChannels &&
+           pad(block.out_channels, wide) <= kMaxFusedBlockOutputs && in_row <= kMaxFusedBlockInputs;
+  }
+
+  // Whether the last decoder block (fused) also runs the final conv: FP32
+  // arithmetic (an FP32 plan or an FP32 decoder stage), stride 1, no
+  // residual, outputs and final channels within the fused head's limits.
+  bool fused_head(const std::string& stage, const InvertedResidualSpec& block, int upsampled_channels) const {
+    const bool float_arithmetic = mixed_.half2_stages.empty() || float_stage(stage);
+    return fused(stage, block, true, upsampled_channels) && float_arithmetic && block.stride == 1 &&
+           !block.residual && (block.out_channels + 3) / 4 * 4 <= kMaxFusedHeadInputs &&
+           arch_.out_channels <= kMaxFusedHeadChannels;
+  }
+
   // One inverted residual block of `stage` from `input` (at `downscale`)
-  // into `output`; its expanded and depthwise buffers are FP32 in a float
-  // stage.
+  // into `output` (none for the fused head); its expanded and depthwise
+  // buffers are FP32 in a float stage.
   void block(const std::string& stage, const InvertedResidualSpec& block, PlannedView input, int downscale,
              PlannedView output, bool input_is_concat, int upsampled_channels) {
     const bool wide = float_stage(stage);
     const int out_downscale = downscale * block.stride;
-    // A mixed-precision plan (FP16) fuses its half2 stages' blocks (the
-    // fused half2 kernel) and its FP32 decoder stages' blocks (the float
-    // kernel from the half concat buffer into FP32), not its other FP32
-    // arithmetic on half storage (conv_kernels.h). A decoder block's input
-    // is its concat buffer, read whole: [upsampled, padded | skip].
-    const bool fusable_precision = mixed_.half2_stages.empty() || half2_stage(stage) || wide;
-    const int in_row = input_is_concat ? pad(upsampled_channels) + pad(block.in_channels - upsampled_channels)
-                                       : pad(block.in_channels);
-    if (fuse_blocks_ && fusable_precision && block.has_expand && block.hidden_channels <= kMaxFusedHiddenChannels &&
-        pad(block.out_channels, wide) <= kMaxFusedBlockOutputs && in_row <= kMaxFusedBlockInputs) {
+    if (fused(stage, block, input_is_concat, upsampled_channels)) {
       const int expand = block.convs[0], depthwise = block.convs[1], project = block.convs[2];
       if (input_is_concat) {
         concat_input(expand, upsampled_channels, block.in_channels - upsampled_channels);
@@ -197,7 +214,9 @@ class PlanBuilder {
     }
     concat_buffers[input_taker.name] = input_concat;
 
-    // Decoder: upsample into the concat buffer's first slice, then one block.
+    // Decoder: upsample into the concat buffer's first slice, then one block
+    // (the last one with the final conv when it can: fused_head).
+    bool head = false;
     for (size_t s = 4; s < 8; ++s) {
       const StageSpec& stage = arch_.stages[s];
       const InvertedResidualSpec& spec = arch_.blocks[stage.blocks.front()];
@@ -209,17 +228,29 @@ class PlanBuilder {
       downscale /= 2;
       const PlannedView concat_view{concat, 0, pad(upsampled) + (spec.in_channels - upsampled)};
       const bool wide = float_stage(stage.name);
-      const int out = new_buffer(stage.name + " output", pad(spec.out_channels, wide), downscale, wide);
-      block(stage.name, spec, concat_view, downscale, whole(out, spec.out_channels), true, upsampled);
-      current = whole(out, spec.out_channels);
+      head = s == 7 && !keep_stage_outputs && fused_head(stage.name, spec, upsampled);
+      if (head) {
+        block(stage.name, spec, concat_view, downscale, PlannedView{}, true, upsampled);
+        PlannedStep& step = plan_.steps.back();
+        step.head_conv = arch_.final_conv;
+        step.label = spec.name + " + " + arch_.convs[arch_.final_conv].name + " (fused block + output)";
+        current = PlannedView{};
+      } else {
+        const int out = new_buffer(stage.name + " output", pad(spec.out_channels, wide), downscale, wide);
+        block(stage.name, spec, concat_view, downscale, whole(out, spec.out_channels), true, upsampled);
+        current = whole(out, spec.out_channels);
+      }
       stage_out[stage.name] = current;
     }
 
-    plain_input(arch_.final_conv, 16, plan_.buffers[current.buffer].element_bytes == sizeof(float));
-    conv_step(StepKind::kOutput, arch_.final_conv, current, PlannedView{}, "");
+    // The final conv reads the last block's FP32 (or the plan's) outputs.
+    const bool float_head_input =
+        head || plan_.buffers[current.buffer].element_bytes == sizeof(float);
+    plain_input(arch_.final_conv, arch_.convs[arch_.final_conv].in_channels, float_head_input);
+    if (!head) conv_step(StepKind::kOutput, arch_.final_conv, current, PlannedView{}, "");
 
     for (const char* name : {"conv1", "conv2", "conv3", "conv4", "decode4", "decode3", "decode2", "decode1"}) {
-      plan_.stage_outputs.emplace_back(name, stage_out.at(name));
+      plan_.stage_outputs.emplace_back(name, stage_out.at(name));  // decode1: none with the fused head
       if (keep_stage_outputs) {
         plan_.buffers[stage_out.at(name).buffer].last_step = static_cast<int>(plan_.steps.size());
       }

@@ -36,6 +36,10 @@ constexpr int kMaxFusedBlockInputs = 64;
 // recomputed halo (1.56x the expand's work at stride 1) costs more than
 // the traffic saves, on every profile in FP32 and FP16.
 constexpr int kMaxFusedHiddenChannels = 192;
+// The fused head's limits (the kernel's kMaxFusedHeadBlockOutputs and
+// kMaxFusedHeadOutputs; engine.cpp checks that they agree).
+constexpr int kMaxFusedHeadInputs = 16;
+constexpr int kMaxFusedHeadChannels = 4;
 
 struct PlannedBuffer {
   std::string name;
@@ -75,6 +79,10 @@ struct PlannedStep {
   bool half2 = false;  // a 1x1 or depthwise step in half2 arithmetic (MixedPrecision::half2_stages)
   int depthwise_conv = -1;  // kFusedBlock: its depthwise and project convs
   int project_conv = -1;
+  // kFusedBlock: the network's final 1x1 conv run in the block's epilogue
+  // (the fused head, inverted_residual_fused_head): the step has no output
+  // view and writes the probabilities; -1: none.
+  int head_conv = -1;
 };
 
 // FP16's per-layer choice (layer_precision.h says which stages and why).
@@ -122,6 +130,11 @@ struct ExecutionPlan {
 // decoder block's whole concat row) and kMaxFusedBlockOutputs padded output
 // channels as one kFusedBlock step: its expanded and depthwise tensors get
 // no buffers (FP32 engines; FP16's half2 stages and FP32 decoder stages).
+// With fuse_blocks and without keep_stage_outputs, the last decoder block,
+// when fused in FP32 arithmetic at stride 1 without a residual, with at most
+// kMaxFusedHeadBlockOutputs outputs and a final conv of at most
+// kMaxFusedHeadOutputs channels, also runs the final conv (head_conv): no
+// output step, and its stage output ("decode1") gets no buffer.
 ExecutionPlan make_execution_plan(const Architecture& arch, int max_batch, int max_height,
                                   int max_width, int channel_alignment, size_t element_bytes,
                                   bool keep_stage_outputs, bool keep_decoder_activations = false,

@@ -53,6 +53,12 @@ LayerPrecision layer_precision(const ExecutionPlan& plan, const PlannedStep& ste
     }
   }
   if (step.kind == StepKind::kFusedBlock) {
+    if (step.head_conv >= 0) {  // the last decoder block and the final conv: probabilities out
+      return {"output image dtype",
+              precision == M2U_PRECISION_FP16
+                  ? "fp32 from fp16, fused: expand -> depthwise -> project -> final 1x1, the block's tensors on chip"
+                  : "fp32, fused: expand -> depthwise -> project -> final 1x1, the block's tensors on chip"};
+    }
     if (precision == M2U_PRECISION_FP16 && !step.half2) {  // a decoder block: the half concat buffer in
       return {"fp32", "fp32 from fp16, fused: expand -> depthwise -> project, the hidden tensors in shared memory"};
     }
