@@ -296,6 +296,26 @@ TEST_CASE("fused blocks: each block with an expand, up to 192 hidden channels an
   }
 }
 
+TEST_CASE("the fused head needs FP32 arithmetic in decode1 and a plan that keeps neither stages nor decoder "
+          "activations") {
+  const auto heads = [](const m2u::ExecutionPlan& plan) {
+    int count = 0;
+    for (const m2u::PlannedStep& step : plan.steps) count += step.head_conv >= 0;
+    return count;
+  };
+  const m2u::Architecture a = arch(1);
+  CHECK(heads(m2u::make_execution_plan(a, 1, 48, 80, 4, 4, false, false, m2u::MixedPrecision{}, true)) == 1);
+  CHECK(heads(m2u::make_execution_plan(a, 1, 48, 80, 8, 2, false, false, m2u::fp16_mixed_precision(), true)) == 1);
+  // All-half storage (decode1 fused in half2), kept stages, a trainer's plan.
+  const m2u::ExecutionPlan half = m2u::make_execution_plan(a, 1, 48, 80, 8, 2, false, false, m2u::MixedPrecision{}, true);
+  check_invariants(half);
+  CHECK(heads(half) == 0);
+  CHECK(heads(m2u::make_execution_plan(a, 1, 48, 80, 4, 4, true, false, m2u::MixedPrecision{}, true)) == 0);
+  const m2u::ExecutionPlan training = m2u::make_execution_plan(a, 1, 48, 80, 4, 4, false, true, m2u::MixedPrecision{}, true);
+  check_invariants(training);
+  CHECK(heads(training) == 0);
+}
+
 TEST_CASE("arena with fused blocks at 512x512, 1024x1024 and 3000x3000 (FP32 and FP16, Cin 1)") {
   for (int size : {512, 1024, 3000}) {
     const m2u::ExecutionPlan unfused = m2u::make_execution_plan(arch(1), 1, size, size, 4, 4, false);

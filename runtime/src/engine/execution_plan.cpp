@@ -106,10 +106,11 @@ class PlanBuilder {
   }
 
   // Whether the last decoder block (fused) also runs the final conv: FP32
-  // arithmetic (an FP32 plan or an FP32 decoder stage), stride 1, no
+  // arithmetic (an FP32 plan or an FP32 decoder stage; not an all-half
+  // plan's half2 block), stride 1, no
   // residual, outputs and final channels within the fused head's limits.
   bool fused_head(const std::string& stage, const InvertedResidualSpec& block, int upsampled_channels) const {
-    const bool float_arithmetic = mixed_.half2_stages.empty() || float_stage(stage);
+    const bool float_arithmetic = plan_.element_bytes == sizeof(float) || float_stage(stage);
     return fused(stage, block, true, upsampled_channels) && float_arithmetic && block.stride == 1 &&
            !block.residual && (block.out_channels + 3) / 4 * 4 <= kMaxFusedHeadInputs &&
            arch_.out_channels <= kMaxFusedHeadChannels;
@@ -228,7 +229,8 @@ class PlanBuilder {
       downscale /= 2;
       const PlannedView concat_view{concat, 0, pad(upsampled) + (spec.in_channels - upsampled)};
       const bool wide = float_stage(stage.name);
-      head = s == 7 && !keep_stage_outputs && fused_head(stage.name, spec, upsampled);
+      // (Not for a trainer's plan: its backward reads decode1's output.)
+      head = s == 7 && !keep_stage_outputs && !keep_decoder_activations && fused_head(stage.name, spec, upsampled);
       if (head) {
         block(stage.name, spec, concat_view, downscale, PlannedView{}, true, upsampled);
         PlannedStep& step = plan_.steps.back();
